@@ -1,0 +1,54 @@
+"""Default settings; the environment (FLASK_*, DATABASE_URL) and tests override them."""
+
+from datetime import timedelta
+from typing import ClassVar
+
+
+class Defaults:
+    """Development defaults: safe to run locally, refused in production for the secret."""
+
+    SECRET_KEY = "dev-secret-not-for-production"  # noqa: S105 (refused in production)
+    SITE_URL = "http://127.0.0.1:5000"
+    SITE_NAME = "Cycle de webinaires sur la participation"
+    ORGANISER_NAME = "Cap Collectif"
+    PRIVACY_CONTACT = "dpo@example.org"
+    RETENTION_DAYS = 365
+
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {}
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(days=90)
+
+    # A facilitator's page stays open through a whole episode and more.
+    WTF_CSRF_TIME_LIMIT = 12 * 3600
+    WTF_CSRF_SSL_STRICT = True
+
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+
+    MAIL_SERVER = ""  # empty: e-mails are written under instance/mail instead of sent
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_DEFAULT_SENDER = "Cap Collectif <webinaires@example.org>"
+    MAIL_TIMEOUT = 10
+    MAIL_DEBUG = False
+    OUTBOX_MAX_ATTEMPTS = 8
+    # Deliver the outbox right after a request that queued mail (in a background thread).
+    OUTBOX_SEND_AFTER_REQUEST = True
+
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_REGISTRATION = "10 per minute;50 per hour"
+    RATELIMIT_LINK_REQUEST = "5 per minute;20 per hour"
+    RATELIMIT_QUESTION = "10 per minute;60 per hour"
+    RATELIMIT_VOTE = "60 per minute"
+    RATELIMIT_LOGIN = "5 per minute;30 per hour"
+
+    # Seconds a shared programme page may be reused by caches before revalidating.
+    PROGRAMME_MAX_AGE = 30

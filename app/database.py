@@ -1,0 +1,59 @@
+"""Engine set-up per database and the write-transaction helpers shared by services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from .extensions import db
+
+
+def configure_engine(engine: sa.Engine) -> None:
+    """Make SQLite safe for concurrent writers: FKs on, WAL, busy timeout, explicit BEGIN."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, emit BEGIN, so we can choose IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # Writers take the write lock up front: a deferred transaction that later
+        # upgrades fails at once with "database is locked" instead of waiting.
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def begin_write() -> None:
+    """Start the session's transaction as a writer (IMMEDIATE on SQLite)."""
+    session = db.session
+    if session.in_transaction():
+        # A read transaction may be open (e.g. loading the current attendee); end it
+        # so the write lock is taken before anything is read for the write.
+        session.rollback()
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def insert_ignoring_conflicts(
+    model: type, rows: Iterable[dict[str, Any]], index_elements: list[str]
+) -> None:
+    """INSERT … ON CONFLICT DO NOTHING, for create-or-keep paths under concurrency."""
+    rows = list(rows)
+    if not rows:
+        return
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(model).values(rows).on_conflict_do_nothing(index_elements=index_elements)
+    db.session.execute(statement)

@@ -1,0 +1,331 @@
+"""Database models: the cycle, its audience, their questions and the outbox."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .clock import utcnow
+from .extensions import db
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Store aware datetimes as naive UTC, give them back aware (SQLite forgets zones)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Series(db.Model):
+    """A cycle of webinars: its public presentation text."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: stable key used by `programme load` to find the series again
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    #: the opening questions of the source, in order
+    questions: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    introduction: Mapped[str] = mapped_column(sa.Text, default="")
+    menu: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    hosting: Mapped[str] = mapped_column(sa.Text, default="")
+    audience: Mapped[str] = mapped_column(sa.Text, default="")
+    organiser: Mapped[str] = mapped_column(sa.String(120), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    episodes: Mapped[list[Episode]] = relationship(
+        back_populates="series", order_by="Episode.number"
+    )
+
+
+class Episode(db.Model):
+    """One live webinar of the cycle."""
+
+    __table_args__ = (sa.UniqueConstraint("series_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(sa.ForeignKey("series.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    teaser: Mapped[str] = mapped_column(sa.Text, default="")
+    #: bullet-listed cases shown under the teaser
+    cases: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    #: [{"name": ..., "role": ..., "host": bool}]
+    speakers: Mapped[list[dict]] = mapped_column(sa.JSON, default=list)
+    #: start of the live, UTC
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int] = mapped_column(default=60)
+    #: private: shown to registrants only (personal space, e-mails)
+    join_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    replay_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    #: iCalendar SEQUENCE, raised whenever the time changes
+    sequence: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("facilitator.id", ondelete="SET NULL")
+    )
+    #: set once the follow-up has been queued; guards against a second send
+    followup_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    followup_sent_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("facilitator.id", ondelete="SET NULL")
+    )
+
+    series: Mapped[Series] = relationship(back_populates="episodes")
+    registrations: Mapped[list[Registration]] = relationship(
+        back_populates="episode", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def ends_at(self) -> datetime:
+        """End of the live, UTC."""
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    def state(self, now: datetime) -> str:
+        """Say whether the episode is upcoming, live or over at `now`."""
+        if now < self.starts_at:
+            return "upcoming"
+        if now < self.ends_at:
+            return "live"
+        return "past"
+
+    def accepts_questions(self, now: datetime) -> bool:
+        """Questions are open until the live starts."""
+        return now < self.starts_at
+
+
+class OrganisationKind(enum.StrEnum):
+    """Kinds of organisation offered in the registration form."""
+
+    COLLECTIVITE = "collectivite"
+    INTERCOMMUNALITE = "intercommunalite"
+    ETAT = "etat"
+    ETABLISSEMENT_PUBLIC = "etablissement_public"
+    ASSOCIATION = "association"
+    ENTREPRISE = "entreprise"
+    RECHERCHE = "recherche"
+    CITOYEN = "citoyen"
+    AUTRE = "autre"
+
+
+ORGANISATION_KIND_LABELS: dict[str, str] = {
+    OrganisationKind.COLLECTIVITE: "Collectivité territoriale (commune, département, région)",
+    OrganisationKind.INTERCOMMUNALITE: "Intercommunalité (métropole, communauté d’agglomération…)",
+    OrganisationKind.ETAT: "Administration de l’État",
+    OrganisationKind.ETABLISSEMENT_PUBLIC: "Établissement public",
+    OrganisationKind.ASSOCIATION: "Association",
+    OrganisationKind.ENTREPRISE: "Entreprise",
+    OrganisationKind.RECHERCHE: "Recherche ou enseignement",
+    OrganisationKind.CITOYEN: "Citoyenne ou citoyen",
+    OrganisationKind.AUTRE: "Autre",
+}
+
+
+class Attendee(db.Model):
+    """A person registered to the cycle: one per e-mail per series."""
+
+    __table_args__ = (sa.UniqueConstraint("series_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(sa.ForeignKey("series.id", ondelete="CASCADE"))
+    #: normalised (lower-case, trimmed): the case-insensitive key
+    email: Mapped[str] = mapped_column(sa.String(254))
+    first_name: Mapped[str] = mapped_column(sa.String(100))
+    last_name: Mapped[str] = mapped_column(sa.String(100))
+    organisation: Mapped[str] = mapped_column(sa.String(200))
+    organisation_kind: Mapped[str] = mapped_column(sa.String(40))
+    job_title: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: when the privacy notice was acknowledged (RGPD proof)
+    privacy_acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    registrations: Mapped[list[Registration]] = relationship(
+        back_populates="attendee", cascade="all, delete-orphan", passive_deletes=True
+    )
+    tokens: Mapped[list[AttendeeToken]] = relationship(
+        back_populates="attendee", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def full_name(self) -> str:
+        """First and last name, as the person wrote them."""
+        return f"{self.first_name} {self.last_name}"
+
+
+class AttendeeToken(db.Model):
+    """One personal link of an attendee; only its SHA-256 is kept."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attendee_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("attendee.id", ondelete="CASCADE"), index=True
+    )
+    #: hex SHA-256 of the token in the link
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    attendee: Mapped[Attendee] = relationship(back_populates="tokens")
+
+
+class Registration(db.Model):
+    """An attendee follows an episode."""
+
+    __table_args__ = (sa.UniqueConstraint("attendee_id", "episode_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attendee_id: Mapped[int] = mapped_column(sa.ForeignKey("attendee.id", ondelete="CASCADE"))
+    episode_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("episode.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    attendee: Mapped[Attendee] = relationship(back_populates="registrations")
+    episode: Mapped[Episode] = relationship(back_populates="registrations")
+
+
+class QuestionStatus(enum.StrEnum):
+    """Review status of a question, as the facilitator sees it."""
+
+    NEW = "nouvelle"
+    SELECTED = "retenue"
+    ANSWERED = "repondue"
+    DISMISSED = "ecartee"
+
+
+#: labels for the facilitator
+QUESTION_STATUS_LABELS: dict[str, str] = {
+    QuestionStatus.NEW: "nouvelle",
+    QuestionStatus.SELECTED: "retenue",
+    QuestionStatus.ANSWERED: "répondue",
+    QuestionStatus.DISMISSED: "écartée",
+}
+#: labels for the author of the question
+QUESTION_STATUS_LABELS_FOR_AUTHOR: dict[str, str] = {
+    **QUESTION_STATUS_LABELS,
+    QuestionStatus.NEW: "reçue",
+}
+
+
+class Question(db.Model):
+    """A question sent by an attendee before an episode."""
+
+    __table_args__ = (
+        sa.Index("ix_question_episode_status", "episode_id", "status"),
+        sa.Index("ix_question_episode_votes", "episode_id", "vote_count"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(sa.ForeignKey("episode.id", ondelete="CASCADE"))
+    attendee_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("attendee.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(sa.String(500))
+    status: Mapped[str] = mapped_column(sa.String(20), default=QuestionStatus.NEW)
+    #: shown on the episode page and open to votes
+    published: Mapped[bool] = mapped_column(default=False)
+    #: the author chose to show their name publicly
+    show_name: Mapped[bool] = mapped_column(default=False)
+    #: facilitator's private note
+    note: Mapped[str] = mapped_column(sa.String(1000), default="")
+    #: position in the live running order (retained questions)
+    live_order: Mapped[int | None]
+    #: denormalised count, kept in step with Vote rows by the vote service
+    vote_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("facilitator.id", ondelete="SET NULL")
+    )
+
+    episode: Mapped[Episode] = relationship()
+    attendee: Mapped[Attendee] = relationship()
+
+
+class Vote(db.Model):
+    """An attendee upvotes a published question, once."""
+
+    __table_args__ = (sa.UniqueConstraint("question_id", "attendee_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("question.id", ondelete="CASCADE"))
+    attendee_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("attendee.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Facilitator(db.Model):
+    """A person who runs the cycle; logs in under /animation/."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FacilitatorAction(db.Model):
+    """Audit trail: who changed what, when."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    facilitator_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("facilitator.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(sa.String(60))
+    #: e.g. "question:12", "episode:3"
+    target: Mapped[str] = mapped_column(sa.String(60))
+    detail: Mapped[str] = mapped_column(sa.String(500), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxStatus(enum.StrEnum):
+    """Delivery state of an outbox message."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(db.Model):
+    """An e-mail waiting to be delivered, written in the same transaction as its cause."""
+
+    __table_args__ = (sa.Index("ix_outbox_message_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: purpose, e.g. "registration_confirmation", "followup"
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    #: whose message it is: erased with the attendee
+    attendee_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("attendee.id", ondelete="CASCADE"), index=True
+    )
+    episode_id: Mapped[int | None] = mapped_column(sa.ForeignKey("episode.id", ondelete="SET NULL"))
+    #: makes a message unique (e.g. one follow-up per episode and attendee)
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body_text: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")
+    #: iCalendar attachment, if any
+    ics: Mapped[str] = mapped_column(sa.Text, default="")
+    #: extra headers as a JSON object (List-Unsubscribe…)
+    headers: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(10), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

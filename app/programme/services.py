@@ -1,0 +1,151 @@
+"""Reading the programme (one query) and loading it from the content file."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
+
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Episode, Series
+from ..timefmt import PARIS
+
+CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "programme.toml"
+
+
+@dataclass
+class ProgrammeView:
+    """The series and its episodes in order, read together."""
+
+    series: Series
+    episodes: list[Episode]
+
+    def episode(self, slug: str) -> Episode | None:
+        """The episode with this slug, if any."""
+        return next((e for e in self.episodes if e.slug == slug), None)
+
+    def upcoming(self, now: datetime) -> list[Episode]:
+        """Episodes that have not started yet."""
+        return [e for e in self.episodes if e.state(now) == "upcoming"]
+
+    def next_after(self, episode: Episode) -> Episode | None:
+        """The episode that follows, if any."""
+        return next((e for e in self.episodes if e.number > episode.number), None)
+
+
+def load_programme_view() -> ProgrammeView | None:
+    """Read the (only) series with its episodes in a single query."""
+    statement = (
+        sa.select(Episode)
+        .join(Episode.series)
+        .options(contains_eager(Episode.series))
+        .order_by(Series.id, Episode.number)
+    )
+    episodes = list(db.session.scalars(statement).unique())
+    if not episodes:
+        series = db.session.scalars(sa.select(Series).order_by(Series.id).limit(1)).first()
+        return ProgrammeView(series, []) if series else None
+    series = episodes[0].series
+    return ProgrammeView(series, [e for e in episodes if e.series_id == series.id])
+
+
+def read_content(path: Path = CONTENT_FILE) -> dict[str, Any]:
+    """Parse the programme content file."""
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def next_thursday(today: date) -> date:
+    """The first Thursday strictly after `today`."""
+    days = (3 - today.weekday()) % 7 or 7
+    return today + timedelta(days=days)
+
+
+def planned_start(content: dict[str, Any], entry: dict[str, Any], shift: timedelta) -> datetime:
+    """Start of an episode in UTC, from its date (shifted) and the default local time."""
+    series = content["series"]
+    local_time = time.fromisoformat(entry.get("start_time", series["default_start_time"]))
+    local_day = date.fromisoformat(entry["date"]) + shift
+    return datetime.combine(local_day, local_time, tzinfo=PARIS).astimezone(UTC)
+
+
+def demo_shift(content: dict[str, Any], today: date) -> timedelta:
+    """Whole weeks that move episode 1 to the next Thursday (cadence kept)."""
+    first = min(date.fromisoformat(e["date"]) for e in content["episodes"])
+    return next_thursday(today) - first
+
+
+def load_programme(original_dates: bool = False, content: dict[str, Any] | None = None) -> Series:
+    """Create or update the series and its episodes in place; never duplicates."""
+    content = content or read_content()
+    now = utcnow()
+    shift = timedelta(0) if original_dates else demo_shift(content, now.astimezone(PARIS).date())
+    meta = content["series"]
+    series = db.session.scalars(sa.select(Series).filter_by(slug=meta["slug"])).first()
+    if series is None:
+        series = Series(slug=meta["slug"])
+        db.session.add(series)
+    _assign(
+        series,
+        title=meta["title"],
+        questions=list(meta["questions"]),
+        introduction=meta["introduction"],
+        menu=list(meta["menu"]),
+        hosting=meta["hosting"],
+        audience=meta["audience"],
+        organiser=meta["organiser"],
+    )
+    db.session.flush()
+
+    roles = content.get("speakers", {})
+    existing = {
+        e.number: e for e in db.session.scalars(sa.select(Episode).filter_by(series_id=series.id))
+    }
+    for entry in content["episodes"]:
+        episode = existing.get(entry["number"])
+        if episode is None:
+            episode = Episode(series_id=series.id, number=entry["number"], sequence=0)
+            db.session.add(episode)
+        starts_at = planned_start(content, entry, shift)
+        speakers = [
+            {
+                "name": name,
+                "role": roles.get(name, {}).get("role", ""),
+                "host": name == meta["host"],
+            }
+            for name in entry["speakers"]
+        ]
+        changed = _assign(
+            episode,
+            slug=entry["slug"],
+            title=entry["title"],
+            teaser=entry["teaser"],
+            cases=list(entry.get("cases", [])),
+            speakers=speakers,
+            duration_minutes=entry.get("duration_minutes", meta["default_duration_minutes"]),
+        )
+        if episode.starts_at != starts_at:
+            if episode.starts_at is not None:
+                episode.sequence = (episode.sequence or 0) + 1
+            episode.starts_at = starts_at
+            changed = True
+        if changed or episode.updated_at is None:
+            episode.updated_at = now
+    db.session.commit()
+    return series
+
+
+def _assign(obj: Any, **values: Any) -> bool:
+    """Set attributes that differ; say whether anything changed."""
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed

@@ -1,0 +1,122 @@
+"""Who is who without accounts: personal-link tokens and the browser's session.
+
+Registering from a browser gives it *limited* rights (send questions, see the questions
+sent from this browser); opening the personal link gives *full* rights (everything of
+the attendee's). Several links may be valid at once for one attendee.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import g, session
+
+from .clock import utcnow
+from .extensions import db
+from .models import Attendee, AttendeeToken
+
+LIMITED = "limited"
+FULL = "full"
+#: links kept per attendee: older ones stop working when more are issued
+MAX_TOKENS = 5
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a token: only this is stored (a 256-bit random token needs no salt)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(attendee: Attendee) -> str:
+    """Create a new personal link token (256 bits) for the attendee; return it in clear."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(AttendeeToken(attendee_id=attendee.id, token_hash=hash_token(token)))
+    db.session.flush()
+    stale = db.session.scalars(
+        sa.select(AttendeeToken.id)
+        .where(AttendeeToken.attendee_id == attendee.id)
+        .order_by(AttendeeToken.created_at.desc(), AttendeeToken.id.desc())
+        .offset(MAX_TOKENS)
+    ).all()
+    if stale:
+        db.session.execute(sa.delete(AttendeeToken).where(AttendeeToken.id.in_(stale)))
+    return token
+
+
+def attendee_for_token(token: str) -> Attendee | None:
+    """The attendee whose link this is, or None (constant-time comparison of hashes)."""
+    if not token or len(token) > 100:
+        return None
+    digest = hash_token(token)
+    row = db.session.scalars(sa.select(AttendeeToken).filter_by(token_hash=digest)).first()
+    if row is None or not hmac.compare_digest(row.token_hash, digest):
+        return None
+    row.last_used_at = utcnow()
+    return row.attendee
+
+
+@dataclass
+class Visitor:
+    """The attendee this browser speaks for, and with which rights."""
+
+    attendee: Attendee
+    rights: str
+
+    @property
+    def full(self) -> bool:
+        """Opened through the personal link."""
+        return self.rights == FULL
+
+
+def remember(attendee: Attendee, rights: str) -> None:
+    """Tie this browser to the attendee; never lower rights already granted to them."""
+    current = session.get("attendee_id")
+    if current == attendee.id and session.get("rights") == FULL:
+        rights = FULL
+    if current != attendee.id:
+        session.pop("question_ids", None)
+    session["attendee_id"] = attendee.id
+    session["rights"] = rights
+    session.permanent = True
+    g.pop("visitor", None)
+
+
+def forget() -> None:
+    """Untie this browser (erasure, sign-out)."""
+    for key in ("attendee_id", "rights", "question_ids"):
+        session.pop(key, None)
+    g.pop("visitor", None)
+
+
+def current_visitor() -> Visitor | None:
+    """The attendee of this browser, if any (one query, cached for the request)."""
+    if "visitor" in g:
+        return g.visitor
+    visitor = None
+    attendee_id = session.get("attendee_id")
+    if attendee_id is not None:
+        attendee = db.session.get(Attendee, attendee_id)
+        if attendee is None:
+            forget()
+        else:
+            visitor = Visitor(attendee, session.get("rights", LIMITED))
+    g.visitor = visitor
+    return visitor
+
+
+def note_question_sent(question_id: int) -> None:
+    """Remember, in a limited session, which questions this browser sent."""
+    ids = list(session.get("question_ids", []))
+    if question_id not in ids:
+        ids.append(question_id)
+    session["question_ids"] = ids[-200:]
+
+
+def may_see_question(visitor: Visitor | None, question_id: int, attendee_id: int) -> bool:
+    """Full rights see all of the attendee's questions; limited ones those sent from here."""
+    if visitor is None or visitor.attendee.id != attendee_id:
+        return False
+    return visitor.full or question_id in session.get("question_ids", [])

@@ -220,7 +220,7 @@ def _register_error_pages(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     """Command groups: programme, facilitator, outbox, retention."""
-    from .mail.cli import outbox_cli
+    from .mailing.cli import outbox_cli
     from .programme.cli import programme_cli
 
     app.cli.add_command(programme_cli)

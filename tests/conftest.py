@@ -324,3 +324,54 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# ---------------------------------------------------------------- factories
+@pytest.fixture
+def make_attendee(app: Flask) -> Callable[..., tuple[int, str]]:
+    """Create an attendee registered to the given episode numbers; return (id, token)."""
+    from app.identity import issue_token
+    from app.models import Attendee, Episode, Registration, Series
+
+    counter = iter(range(1, 1_000_000))
+
+    def factory(
+        email: str | None = None,
+        episodes: tuple[int, ...] = (1, 2, 3),
+        first_name: str = "Camille",
+        last_name: str = "Martin",
+        organisation: str = "Ville de Rennes",
+        organisation_kind: str = "collectivite",
+        target_app: Flask | None = None,
+    ) -> tuple[int, str]:
+        with (target_app or app).app_context():
+            series = db.session.scalars(sa.select(Series)).first()
+            assert series is not None, "load the programme first"
+            attendee = Attendee(
+                series_id=series.id,
+                email=email or f"personne{next(counter)}@example.org",
+                first_name=first_name,
+                last_name=last_name,
+                organisation=organisation,
+                organisation_kind=organisation_kind,
+                job_title="",
+                privacy_acknowledged_at=NOW,
+            )
+            db.session.add(attendee)
+            db.session.flush()
+            for episode in db.session.scalars(
+                sa.select(Episode).where(Episode.number.in_(episodes))
+            ):
+                db.session.add(Registration(attendee_id=attendee.id, episode_id=episode.id))
+            token = issue_token(attendee)
+            db.session.commit()
+            return attendee.id, token
+
+    return factory
+
+
+def sign_in_as(client: FlaskClient, attendee_id: int, rights: str = "full") -> None:
+    """Give a test client's session the attendee's rights (as the personal link does)."""
+    with client.session_transaction() as flask_session:
+        flask_session["attendee_id"] = attendee_id
+        flask_session["rights"] = rights

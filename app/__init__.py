@@ -176,8 +176,10 @@ def _register_blueprints(app: Flask) -> None:
     from .calendar import bp as calendar_bp
     from .health import bp as health_bp
     from .programme import bp as programme_bp
+    from .questions import bp as questions_bp
 
     app.register_blueprint(programme_bp)
+    app.register_blueprint(questions_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(health_bp)
 

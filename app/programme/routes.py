@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Response, abort, current_app, render_template, request
+from flask import Response, abort, current_app, make_response, render_template, request
 
 from ..calendar.builder import google_calendar_link, outlook_link, webcal_link
 from ..clock import utcnow
-from ..pages import etag_of
+from ..identity import current_visitor
+from ..pages import etag_of, wants_fragment
 from . import bp
 from .services import ProgrammeView, load_programme_view
 
@@ -72,12 +73,40 @@ def index() -> Response:
 
 @bp.get("/episodes/<slug>")
 def episode(slug: str) -> Response:
-    """One episode, shareable."""
+    """One episode, shareable, with the questions the facilitator published.
+
+    Unlike `/`, this page shows the visitor's own votes, so it is rendered per request:
+    private caching, an ETag of the body itself (it changes whenever a question, a vote
+    or the episode does), and the sorted list alone for an htmx request aimed at it.
+    """
+    from ..questions.services import question_board
+
     view = load_programme_view()
     found = view.episode(slug) if view else None
     if found is None:
         abort(404)
-    return shared_page(f"episode:{slug}", view, "programme/episode.html", episode=found)
+    now = utcnow()
+    board = question_board(found, current_visitor(), request.args.get("tri"), now)
+    if wants_fragment("questions-publiees"):
+        # Focus follows a sort link the person used, not a refresh they did not ask for.
+        focus_sort = (request.htmx.trigger or "").startswith("tri-")
+        html = render_template(
+            "questions/_published.html", board=board, episode=found, now=now, focus_sort=focus_sort
+        )
+    else:
+        html = render_template(
+            "programme/episode.html",
+            view=view,
+            now=now,
+            episode=found,
+            board=board,
+            calendar_links=calendar_links,
+            webcal_url=webcal_link(current_app.config["SITE_URL"], "/cycle.ics"),
+        )
+    response = make_response(html)
+    response.add_etag()
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response.make_conditional(request)
 
 
 @bp.get("/confidentialite")

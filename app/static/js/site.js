@@ -4,10 +4,12 @@
 
   // After an htmx swap, move focus where a keyboard or screen-reader user expects it:
   // the first invalid field, else an element marked data-focus (a confirmation heading).
+  // The event fires on what was swapped in: the target (innerHTML) or the new element (outerHTML).
   document.addEventListener("htmx:afterSwap", function (event) {
-    var root = event.detail.target;
-    if (!root || !root.querySelector) return;
-    var target = root.querySelector("[aria-invalid=true]") || root.querySelector("[data-focus]");
+    var root = event.target;
+    if (!root || !root.querySelector || !root.isConnected) return;
+    var target = root.querySelector("[aria-invalid=true]") ||
+      (root.matches("[data-focus]") ? root : root.querySelector("[data-focus]"));
     if (target) {
       if (!target.hasAttribute("tabindex") && !/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(target.tagName)) {
         target.setAttribute("tabindex", "-1");
@@ -16,19 +18,47 @@
     }
   });
 
-  // Live character counters: <textarea data-maxlength-counter="id-of-counter">.
-  function updateCounter(field) {
+  // Live character counters: <textarea data-counter="id-of-counter" maxlength minlength>.
+  // The visible count follows every key; screen readers hear it only when it crosses a
+  // threshold (minimum reached, 100, 50, 20, 10 and 0 left), through the polite live
+  // region named by the counter's data-announce, so typing is not drowned in speech.
+  var MARKS = [100, 50, 20, 10, 0];
+  function counterText(length, min, left) {
+    if (min && length < min) {
+      var missing = min - length;
+      return "Encore " + missing + (missing > 1 ? " caractères" : " caractère") + " au minimum";
+    }
+    return left + (left > 1 ? " caractères restants" : " caractère restant");
+  }
+  function counterLevel(length, min, left) {
+    if (min && length < min) return "short";
+    var level = 0;
+    MARKS.forEach(function (mark) { if (left <= mark) level += 1; });
+    return "ok" + level;
+  }
+  function updateCounter(field, announce) {
     var counter = document.getElementById(field.getAttribute("data-counter"));
     if (!counter) return;
     var max = parseInt(field.getAttribute("maxlength"), 10);
-    var left = max - field.value.length;
-    counter.textContent = left + (left > 1 ? " caractères restants" : " caractère restant");
+    var min = parseInt(field.getAttribute("minlength"), 10) || 0;
+    var length = field.value.length;
+    var left = Math.max(max - length, 0);
+    var text = counterText(length, min, left);
+    counter.textContent = text;
+    var live = document.getElementById(counter.getAttribute("data-announce"));
+    var level = counterLevel(length, min, left);
+    if (live && announce && field.getAttribute("data-counter-level") !== level) {
+      live.textContent = text;
+    }
+    field.setAttribute("data-counter-level", level);
   }
   document.addEventListener("input", function (event) {
-    if (event.target.matches && event.target.matches("[data-counter]")) updateCounter(event.target);
+    if (event.target.matches && event.target.matches("[data-counter]")) updateCounter(event.target, true);
   });
   document.addEventListener("htmx:load", function (event) {
-    event.detail.elt.querySelectorAll && event.detail.elt.querySelectorAll("[data-counter]").forEach(updateCounter);
+    event.detail.elt.querySelectorAll && event.detail.elt.querySelectorAll("[data-counter]").forEach(function (field) {
+      updateCounter(field, false);
+    });
   });
 
   // Confirmations without inline script: <button data-confirm="…">.

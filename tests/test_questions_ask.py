@@ -29,7 +29,9 @@ def test_programme_page_links_to_the_question_area_of_upcoming_episodes(
     programme: Flask, client: FlaskClient
 ) -> None:
     body = client.get("/").get_data(as_text=True)
-    links = re.findall(r'<a class="button" href="(/episodes/[^"]+/questions/poser)" hx-get="\1"', body)
+    links = re.findall(
+        r'<a class="button" href="(/episodes/[^"]+/questions/poser)" hx-get="\1"', body
+    )
     assert len(links) == 7
     assert 'hx-target="#poser-1"' in body
     # Shared page: no token, no session, no per-visitor part.
@@ -72,9 +74,17 @@ def test_known_visitor_gets_the_form_with_its_token_and_counter(
     attendee_id, _ = make_attendee(first_name="Inès", last_name="Benali")
     sign_in_as(client, attendee_id)
     fragment = open_ask_area(client, programme, 1)
-    assert 'hx-headers=\'{"X-CSRFToken": "' in fragment.split("\n", 3)[3][:400] or "X-CSRFToken" in fragment
+    assert (
+        'hx-headers=\'{"X-CSRFToken": "' in fragment.split("\n", 3)[3][:400]
+        or "X-CSRFToken" in fragment
+    )
     textarea = re.search(r"<textarea[^>]*>", fragment).group(0)
-    for attribute in ('maxlength="500"', 'minlength="10"', "required", 'data-counter="question-1-texte-compteur"'):
+    for attribute in (
+        'maxlength="500"',
+        'minlength="10"',
+        "required",
+        'data-counter="question-1-texte-compteur"',
+    ):
         assert attribute in textarea
     assert 'aria-describedby="question-1-texte-aide question-1-texte-compteur"' in textarea
     assert 'aria-live="polite"' in fragment

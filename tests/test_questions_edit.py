@@ -81,7 +81,9 @@ def test_edit_and_withdraw_without_javascript(
     programme: Flask, client: FlaskClient, author: int
 ) -> None:
     question_id = add_question(programme, author, number=1, text=FIRST)
-    page = client.get(f"/questions/{question_id}/modifier?retour=/episodes/plateformes-civictech/questions/poser")
+    page = client.get(
+        f"/questions/{question_id}/modifier?retour=/episodes/plateformes-civictech/questions/poser"
+    )
     assert page.status_code == 200
     assert "<h1>Modifier ma question</h1>" in page.get_data(as_text=True)
     token = csrf_from(page.get_data(as_text=True))
@@ -91,7 +93,9 @@ def test_edit_and_withdraw_without_javascript(
     )
     assert saved.status_code == 303
     assert saved.headers["Location"] == ask_url(programme, 1) + f"#question-{question_id}"
-    assert "Votre question a été modifiée." in client.get(ask_url(programme, 1)).get_data(as_text=True)
+    assert "Votre question a été modifiée." in client.get(ask_url(programme, 1)).get_data(
+        as_text=True
+    )
 
     confirm = client.get(f"/questions/{question_id}/retirer")
     assert confirm.status_code == 200
@@ -127,7 +131,9 @@ def test_withdraw_in_place_deletes_the_question_and_its_votes(
     sign_in_as(voter, voter_id)
     assert vote(voter, question_id, token_for(voter, programme)).status_code == 200
     assert vote_rows(programme, question_id) == [(question_id, voter_id)]
-    assert FIRST in client.get("/episodes/plateformes-civictech").get_data(as_text=True).replace("&#39;", "'")
+    assert FIRST in client.get("/episodes/plateformes-civictech").get_data(as_text=True).replace(
+        "&#39;", "'"
+    )
 
     confirm = client.get(
         f"/questions/{question_id}/retirer", headers=htmx_headers(f"question-{question_id}")
@@ -173,9 +179,7 @@ def test_changing_a_published_text_sends_it_back_to_review(
     [question] = question_rows(programme)
     assert question.published and question.status == "retenue" and question.vote_count == 1
     # A new text: unpublished, back to "nouvelle", votes gone.
-    client.post(
-        f"/questions/{question_id}/modifier", data={"text": SECOND, "csrf_token": token}
-    )
+    client.post(f"/questions/{question_id}/modifier", data={"text": SECOND, "csrf_token": token})
     [question] = question_rows(programme)
     assert not question.published and question.status == "nouvelle"
     assert question.vote_count == 0 and vote_rows(programme) == []
@@ -197,7 +201,10 @@ def test_nobody_else_can_see_edit_or_withdraw(
             f"/questions/{question_id}/modifier", data={"text": SECOND, "csrf_token": token}
         )
         assert post.status_code == 404
-        assert other.post(f"/questions/{question_id}/retirer", data={"csrf_token": token}).status_code == 404
+        assert (
+            other.post(f"/questions/{question_id}/retirer", data={"csrf_token": token}).status_code
+            == 404
+        )
     anonymous = app.test_client()
     assert anonymous.get(f"/questions/{question_id}/modifier").status_code == 404
     assert question_rows(programme)[0].text == FIRST
@@ -221,16 +228,30 @@ def test_personal_space_partial_lists_questions_with_their_status(
     from app.questions.services import questions_for_attendee
 
     add_question(programme, author, number=2, text="Deuxième épisode : une question reçue.")
-    add_question(programme, author, number=1, text="Premier épisode : une question retenue.", status="retenue")
-    add_question(programme, author, number=1, text="Premier épisode : une question écartée.", status="ecartee")
-    add_question(programme, author, number=3, text="Troisième : question répondue.", status="repondue")
+    add_question(
+        programme,
+        author,
+        number=1,
+        text="Premier épisode : une question retenue.",
+        status="retenue",
+    )
+    add_question(
+        programme,
+        author,
+        number=1,
+        text="Premier épisode : une question écartée.",
+        status="ecartee",
+    )
+    add_question(
+        programme, author, number=3, text="Troisième : question répondue.", status="repondue"
+    )
     with programme.test_request_context("/moi/jeton-de-test"):
         groups = questions_for_attendee(author)
         assert [g.episode.number for g in groups] == [1, 2, 3]
         assert [len(g.questions) for g in groups] == [2, 1, 1]
         assert all(g.open for g in groups)
         html = render_template("questions/_attendee_questions.html", attendee_questions=groups)
-    assert "<h2 id=\"titre-mes-questions\">Mes questions</h2>" in html
+    assert '<h2 id="titre-mes-questions">Mes questions</h2>' in html
     labels = re.findall(r"Statut : (\w+)", html)
     assert labels == ["retenue", "écartée", "reçue", "répondue"]
     assert html.count(">Modifier</a>") == 4

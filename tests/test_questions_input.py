@@ -15,7 +15,10 @@ CASES = {
     "empty": ("", "Écrivez votre question avant de l’envoyer."),
     "spaces only": ("   \r\n\t  ", "Écrivez votre question avant de l’envoyer."),
     "too short": ("Pourquoi?", "trop courte : 10 caractères au moins (elle en compte"),
-    "10,000 characters": ("x" * 10_000, "trop longue : 500 caractères au plus (elle en compte 10000)"),
+    "10,000 characters": (
+        "x" * 10_000,
+        "trop longue : 500 caractères au plus (elle en compte 10000)",
+    ),
     "501 characters": ("é" * 501, "trop longue : 500 caractères au plus (elle en compte 501)"),
     "NUL byte": ("Une question\x00 avec un octet nul", "caractères invisibles non autorisés"),
     "escape character": ("Une question \x1b[31m colorée", "caractères invisibles non autorisés"),

@@ -255,7 +255,9 @@ def edit(question_id: int) -> Response:
     retour = _safe_return(request.args.get("retour"), _ask_url(question.episode))
     if not question.episode.accepts_questions(utcnow()):
         return _item(question, retour, status=409, closed_message=True)
-    form = QuestionForm(formdata=None, data={"text": question.text, "show_name": question.show_name})
+    form = QuestionForm(
+        formdata=None, data={"text": question.text, "show_name": question.show_name}
+    )
     return _edit_form(question, form, retour)
 
 
@@ -357,12 +359,12 @@ def vote(question_id: int) -> Response:
     episode = question.episode
     form = VoteForm()
     sort = form.tri.data if form.tri.data in SORTS else DEFAULT_SORT
-    back = url_for("programme.episode", slug=episode.slug, tri=sort if sort != DEFAULT_SORT else None)
+    back = url_for(
+        "programme.episode", slug=episode.slug, tri=sort if sort != DEFAULT_SORT else None
+    )
     back += f"#question-publiee-{question_id}"
     visitor = current_visitor()
-    shown = SimpleNamespace(
-        id=question.id, vote_count=question.vote_count, voted=False, own=False
-    )
+    shown = SimpleNamespace(id=question.id, vote_count=question.vote_count, voted=False, own=False)
     if visitor is None or not visitor.full:
         message = "Pour voter, ouvrez le lien personnel reçu par e-mail."
         if not wants_fragment():
@@ -387,7 +389,9 @@ def vote(question_id: int) -> Response:
             _refuse(409, message)
         return _vote_widget(shown, episode, sort, status=409, message=message)
     if wants_fragment():
-        shown = SimpleNamespace(id=question_id, vote_count=state.vote_count, voted=state.voted, own=False)
+        shown = SimpleNamespace(
+            id=question_id, vote_count=state.vote_count, voted=state.voted, own=False
+        )
         return _vote_widget(shown, db.session.get(Episode, episode.id), sort)
     return redirect(back, 303)
 

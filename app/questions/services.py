@@ -356,7 +356,9 @@ def set_vote(question_id: int, attendee_id: int, support: bool) -> VoteState:
             )
         else:
             db.session.execute(
-                sa.delete(Vote).where(Vote.question_id == question_id, Vote.attendee_id == attendee_id)
+                sa.delete(Vote).where(
+                    Vote.question_id == question_id, Vote.attendee_id == attendee_id
+                )
             )
         _recount([question_id])
         count = db.session.scalar(sa.select(Question.vote_count).where(Question.id == question_id))

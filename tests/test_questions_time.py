@@ -51,6 +51,10 @@ def test_at_the_start_a_post_is_refused_and_nothing_written(
     body = response.get_data(as_text=True)
     assert "Les questions sont closes pour cet épisode" in body
     assert "Votre question n’a pas été envoyée" in body
+    # What was typed is given back, to be kept (inert, like every typed text).
+    assert f'<p class="question-text typed-copy" hx-disable>{QUESTION}</p>' in body.replace(
+        "&#39;", "'"
+    )
     assert ("<html" in body) is not htmx
     assert question_rows(programme) == []
 

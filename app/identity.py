@@ -21,8 +21,9 @@ from .models import Attendee, AttendeeToken
 
 LIMITED = "limited"
 FULL = "full"
-#: links kept per attendee: older ones stop working when more are issued
-MAX_TOKENS = 5
+#: links kept per attendee: never-opened ones, and opened ones
+MAX_UNUSED_TOKENS = 5
+MAX_USED_TOKENS = 20
 
 
 def hash_token(token: str) -> str:
@@ -31,18 +32,29 @@ def hash_token(token: str) -> str:
 
 
 def issue_token(attendee: Attendee) -> str:
-    """Create a new personal link token (256 bits) for the attendee; return it in clear."""
+    """Create a new personal link token (256 bits) for the attendee; return it in clear.
+
+    Links already opened stay valid (up to MAX_USED_TOKENS); only the oldest never-opened
+    links are dropped, so a stranger re-registering an address cannot cut its owner off
+    (and the owner receives every new link by e-mail anyway).
+    """
     token = secrets.token_urlsafe(32)
     db.session.add(AttendeeToken(attendee_id=attendee.id, token_hash=hash_token(token)))
     db.session.flush()
-    stale = db.session.scalars(
-        sa.select(AttendeeToken.id)
-        .where(AttendeeToken.attendee_id == attendee.id)
-        .order_by(AttendeeToken.created_at.desc(), AttendeeToken.id.desc())
-        .offset(MAX_TOKENS)
-    ).all()
-    if stale:
-        db.session.execute(sa.delete(AttendeeToken).where(AttendeeToken.id.in_(stale)))
+    for used, keep in ((False, MAX_UNUSED_TOKENS), (True, MAX_USED_TOKENS)):
+        condition = (
+            AttendeeToken.last_used_at.is_not(None)
+            if used
+            else AttendeeToken.last_used_at.is_(None)
+        )
+        stale = db.session.scalars(
+            sa.select(AttendeeToken.id)
+            .where(AttendeeToken.attendee_id == attendee.id, condition)
+            .order_by(AttendeeToken.created_at.desc(), AttendeeToken.id.desc())
+            .offset(keep)
+        ).all()
+        if stale:
+            db.session.execute(sa.delete(AttendeeToken).where(AttendeeToken.id.in_(stale)))
     return token
 
 

@@ -23,6 +23,7 @@ def programme_etag(view: ProgrammeView, now: datetime, kind: str) -> str:
     return etag_of(kind, current_app.config["BUILD_ID"], view.series.updated_at, states)
 
 
+@bp.app_template_global()
 def calendar_links(episode) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Add-to-calendar links of one episode."""
     site = current_app.config["SITE_URL"]
@@ -47,7 +48,6 @@ def shared_page(kind: str, view: ProgrammeView, template: str, **context) -> Res
                 template,
                 view=view,
                 now=now,
-                calendar_links=calendar_links,
                 webcal_url=webcal_link(current_app.config["SITE_URL"], "/cycle.ics"),
                 **context,
             )

@@ -14,6 +14,9 @@ class Defaults:
     PRIVACY_CONTACT = "dpo@example.org"
     RETENTION_DAYS = 365
 
+    # No form here needs more; larger bodies get a French 413.
+    MAX_CONTENT_LENGTH = 256 * 1024
+
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {}
 
     SESSION_COOKIE_HTTPONLY = True

@@ -328,8 +328,12 @@ def screenshot(page: Any, name: str) -> Path:
 
 # ---------------------------------------------------------------- factories
 @pytest.fixture
-def make_attendee(app: Flask) -> Callable[..., tuple[int, str]]:
-    """Create an attendee registered to the given episode numbers; return (id, token)."""
+def make_attendee(request: pytest.FixtureRequest) -> Callable[..., tuple[int, str]]:
+    """Create an attendee registered to the given episode numbers; return (id, token).
+
+    Browser tests pass `target_app=live_app`; other tests get the `app` fixture (asked for
+    lazily, so that a browser test does not empty the live server's database).
+    """
     from app.identity import issue_token
     from app.models import Attendee, Episode, Registration, Series
 
@@ -344,7 +348,8 @@ def make_attendee(app: Flask) -> Callable[..., tuple[int, str]]:
         organisation_kind: str = "collectivite",
         target_app: Flask | None = None,
     ) -> tuple[int, str]:
-        with (target_app or app).app_context():
+        application = target_app or request.getfixturevalue("app")
+        with application.app_context():
             series = db.session.scalars(sa.select(Series)).first()
             assert series is not None, "load the programme first"
             attendee = Attendee(

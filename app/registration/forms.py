@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import ORGANISATION_KIND_LABELS
@@ -23,6 +24,19 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class ChoiceField(SelectField):
+    """A drop-down whose out-of-list answer gets a French message of our own."""
+
+    def __init__(self, *args, invalid_message: str = "Choisissez dans la liste.", **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.invalid_message = invalid_message
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        """Refuse values that are not offered."""
+        if self.data not in {choice.value for choice in self.choices}:
+            raise ValidationError(self.invalid_message)
 
 
 class RegistrationForm(FlaskForm):
@@ -68,11 +82,14 @@ class RegistrationForm(FlaskForm):
             no_markup,
         ],
     )
-    organisation_kind = SelectField(
+    organisation_kind = ChoiceField(
         "Type d’organisation",
-        choices=[("", "Choisissez…"), *ORGANISATION_KIND_LABELS.items()],
+        invalid_message="Choisissez un type d’organisation dans la liste.",
+        choices=[
+            SelectChoice("", "Choisissez…"),
+            *(SelectChoice(str(value), label) for value, label in ORGANISATION_KIND_LABELS.items()),
+        ],
         validators=[DataRequired("Choisissez un type d’organisation.")],
-        validate_choice=True,
     )
     job_title = StringField(
         "Fonction",

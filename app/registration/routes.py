@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, current_app, make_response, redirect, render_template, session, url_for
+from wtforms.fields.choices import SelectChoice
 
 from ..clock import utcnow
 from ..extensions import limiter
@@ -40,7 +41,7 @@ def register() -> Response:
     view = load_programme_view()
     upcoming = view.upcoming(utcnow()) if view else []
     form = RegistrationForm()
-    form.episodes.choices = [(e.id, _episode_label(e)) for e in upcoming]
+    form.episodes.choices = [SelectChoice(str(e.id), _episode_label(e)) for e in upcoming]
     if not form.is_submitted():
         form.episodes.data = [e.id for e in upcoming]  # all upcoming ticked by default
         return _render(form, upcoming)

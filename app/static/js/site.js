@@ -4,8 +4,10 @@
 
   // After an htmx swap, move focus where a keyboard or screen-reader user expects it:
   // the first invalid field, else an element marked data-focus (a confirmation heading).
-  document.addEventListener("htmx:afterSwap", function (event) {
+  document.addEventListener("htmx:afterSettle", function (event) {
     var root = event.detail.target;
+    // After an outerHTML swap the target is the old, detached element: find its successor.
+    if (root && !root.isConnected) root = root.id ? document.getElementById(root.id) : null;
     if (!root || !root.querySelector) return;
     var target = root.querySelector("[aria-invalid=true]") || root.querySelector("[data-focus]");
     if (target) {

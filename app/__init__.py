@@ -229,8 +229,10 @@ def _register_error_pages(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     """Command groups: programme, facilitator, outbox, retention."""
+    from .attendee.cli import retention_cli
     from .mailing.cli import outbox_cli
     from .programme.cli import programme_cli
 
     app.cli.add_command(programme_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(retention_cli)

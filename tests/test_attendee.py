@@ -297,3 +297,22 @@ def test_opening_the_link_gives_full_rights_and_registering_limited(
     with owner.session_transaction() as session:
         assert session["rights"] == "full"
     assert owner.get("/moi").headers["Location"].endswith(f"/moi/{token}")
+
+
+def test_retention_purge_erases_old_attendees_only(app: Flask, make_attendee) -> None:
+    from app.programme.services import load_programme
+
+    with app.app_context():
+        load_programme(original_dates=True)  # last episode: 4 June 2020
+    make_attendee(email="ancienne@example.org")
+    runner = app.test_cli_runner()
+    app.config["RETENTION_DAYS"] = 365 * 10
+    assert "Personnes effacées : 0" in runner.invoke(args=["retention", "purge"]).output
+    app.config["RETENTION_DAYS"] = 365
+    dry = runner.invoke(args=["retention", "purge", "--dry-run"]).output
+    assert "Personnes à effacer : 1" in dry
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Attendee)) == 1
+    assert "Personnes effacées : 1" in runner.invoke(args=["retention", "purge"]).output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Attendee)) == 0

@@ -171,7 +171,9 @@ def _write_to_folder(message: Message) -> None:
     folder = Path(current_app.instance_path) / "mail"
     folder.mkdir(parents=True, exist_ok=True)
     stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
-    (folder / f"{stamp}.eml").write_bytes(message.as_bytes())
+    path = folder / f"{stamp}.eml"
+    path.write_bytes(message.as_bytes())
+    current_app.logger.warning("Pas de serveur SMTP configuré : e-mail écrit dans %s", path)
 
 
 def deliver_due(limit: int = 100) -> dict[str, int]:

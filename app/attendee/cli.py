@@ -47,7 +47,8 @@ def purge_command(dry_run: bool) -> None:
         db.session.execute(sa.delete(Attendee).where(Attendee.id.in_(attendees)))
         db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.id.in_(old_mail)))
         db.session.commit()
-    verb = "à effacer" if dry_run else "effacés"
-    click.echo(
-        f"Personnes {verb} : {counts['attendees']} · e-mails anciens {verb} : {counts['mails']}"
-    )
+    people, mails = counts["attendees"], counts["mails"]
+    if dry_run:
+        click.echo(f"Personnes à effacer : {people} · anciens e-mails à effacer : {mails}")
+    else:
+        click.echo(f"Personnes effacées : {people} · anciens e-mails effacés : {mails}")

@@ -53,5 +53,6 @@ class Defaults:
     RATELIMIT_VOTE = "60 per minute"
     RATELIMIT_LOGIN = "5 per minute;30 per hour"
 
-    # Seconds a shared programme page may be reused by caches before revalidating.
-    PROGRAMME_MAX_AGE = 30
+    # Seconds a worker trusts its snapshot of the programme's version before re-reading it
+    # (changes made in the same worker show at once; other workers within this delay).
+    PROGRAMME_SNAPSHOT_SECONDS = 2

@@ -11,11 +11,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import g, session
 
 from .clock import utcnow
+from .database import begin_write
 from .extensions import db
 from .models import Attendee, AttendeeToken
 
@@ -66,8 +68,25 @@ def attendee_for_token(token: str) -> Attendee | None:
     row = db.session.scalars(sa.select(AttendeeToken).filter_by(token_hash=digest)).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
-    row.last_used_at = utcnow()
     return row.attendee
+
+
+def mark_token_used(token: str) -> None:
+    """Record that a link was opened (opened links are kept when new ones are issued).
+
+    Written at most once an hour per link, in its own write transaction.
+    """
+    digest = hash_token(token)
+    now = utcnow()
+    recently = now - timedelta(hours=1)
+    used = db.session.scalar(sa.select(AttendeeToken.last_used_at).filter_by(token_hash=digest))
+    if used is not None and used > recently:
+        return
+    begin_write()
+    db.session.execute(
+        sa.update(AttendeeToken).where(AttendeeToken.token_hash == digest).values(last_used_at=now)
+    )
+    db.session.commit()
 
 
 @dataclass

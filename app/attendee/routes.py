@@ -18,7 +18,14 @@ from ..calendar.builder import build_calendar, ics_bytes
 from ..calendar.routes import ics_response
 from ..clock import utcnow
 from ..extensions import csrf, db, limiter
-from ..identity import FULL, attendee_for_token, current_visitor, forget, remember
+from ..identity import (
+    FULL,
+    attendee_for_token,
+    current_visitor,
+    forget,
+    mark_token_used,
+    remember,
+)
 from ..models import ORGANISATION_KIND_LABELS, Attendee, Episode
 from ..pages import wants_fragment
 from ..programme.services import load_programme_view
@@ -44,7 +51,7 @@ def _attendee_or_404(token: str) -> Attendee:
 def _open(token: str) -> Attendee:
     """Resolve the token and give this browser the attendee's full rights."""
     attendee = _attendee_or_404(token)
-    db.session.commit()  # last_used_at
+    mark_token_used(token)
     remember(attendee, FULL)
     session["space_token"] = token
     return attendee
@@ -178,7 +185,6 @@ def erase(token: str) -> Response:
         forget()
         session.pop("space_token", None)
         return private(make_response(render_template("attendee/erased.html")))
-    db.session.commit()
     return private(
         make_response(
             render_template(
@@ -198,7 +204,6 @@ def unsubscribe(token: str) -> Response:
     if request.method == "POST":
         services.unsubscribe(attendee.id)
         return private(make_response(render_template("attendee/unsubscribed.html", token=token)))
-    db.session.commit()
     return private(
         make_response(render_template("attendee/unsubscribe.html", attendee=attendee, token=token))
     )

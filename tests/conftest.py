@@ -315,11 +315,12 @@ def axe() -> Callable[[Any, str], None]:
     return assert_accessible
 
 
-SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", "test-results/screenshots"))
+# Not under test-results/: pytest-playwright empties that folder at each run.
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", "screenshots"))
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot under test-results/screenshots/ (to look at)."""
+    """Save a full-page screenshot under screenshots/ (to look at)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

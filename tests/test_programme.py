@@ -19,11 +19,10 @@ from app.programme.services import load_programme, next_thursday, read_content
 
 from .conftest import NOW, normalise_spaces
 
+# The source document, in shared/ beside the repository (as on developers' machines and CI).
 SEED = (
     Path(__file__).resolve().parents[2] / "shared" / "seed" / "cycle-webinaires-participation.txt"
 )
-if not SEED.exists():  # CI lays shared/ beside the clone
-    SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / SEED.name
 
 MONTHS = {"avril": 4, "mai": 5, "juin": 6}
 

@@ -173,15 +173,19 @@ def _register_template_helpers(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per capability."""
+    from .attendee import bp as attendee_bp
     from .calendar import bp as calendar_bp
     from .health import bp as health_bp
     from .programme import bp as programme_bp
     from .questions import bp as questions_bp
+    from .registration import bp as registration_bp
 
     app.register_blueprint(programme_bp)
     app.register_blueprint(questions_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(registration_bp)
+    app.register_blueprint(attendee_bp)
 
 
 def _register_security_headers(app: Flask) -> None:
@@ -217,13 +221,20 @@ def _register_error_pages(app: Flask) -> None:
             for key, value in error.get_headers():
                 if key.lower() in {"retry-after", "allow"}:
                     response.headers[key] = value
+        if request.headers.get("HX-Request"):
+            # Show the message in the page's alert region rather than in place of the
+            # fragment the person was filling in (which would lose what they typed).
+            response.headers["HX-Retarget"] = "#alerts"
+            response.headers["HX-Reswap"] = "innerHTML"
         return response
 
 
 def _register_cli(app: Flask) -> None:
     """Command groups: programme, facilitator, outbox, retention."""
+    from .attendee.cli import retention_cli
     from .mailing.cli import outbox_cli
     from .programme.cli import programme_cli
 
     app.cli.add_command(programme_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(retention_cli)

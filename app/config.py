@@ -14,6 +14,9 @@ class Defaults:
     PRIVACY_CONTACT = "dpo@example.org"
     RETENTION_DAYS = 365
 
+    # No form here needs more; larger bodies get a French 413.
+    MAX_CONTENT_LENGTH = 256 * 1024
+
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {}
 
     SESSION_COOKIE_HTTPONLY = True
@@ -50,5 +53,6 @@ class Defaults:
     RATELIMIT_VOTE = "60 per minute"
     RATELIMIT_LOGIN = "5 per minute;30 per hour"
 
-    # Seconds a shared programme page may be reused by caches before revalidating.
-    PROGRAMME_MAX_AGE = 30
+    # Seconds a worker trusts its snapshot of the programme's version before re-reading it
+    # (changes made in the same worker show at once; other workers within this delay).
+    PROGRAMME_SNAPSHOT_SECONDS = 2

@@ -11,18 +11,21 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import g, session
 
 from .clock import utcnow
+from .database import begin_write
 from .extensions import db
 from .models import Attendee, AttendeeToken
 
 LIMITED = "limited"
 FULL = "full"
-#: links kept per attendee: older ones stop working when more are issued
-MAX_TOKENS = 5
+#: links kept per attendee: never-opened ones, and opened ones
+MAX_UNUSED_TOKENS = 5
+MAX_USED_TOKENS = 20
 
 
 def hash_token(token: str) -> str:
@@ -31,18 +34,29 @@ def hash_token(token: str) -> str:
 
 
 def issue_token(attendee: Attendee) -> str:
-    """Create a new personal link token (256 bits) for the attendee; return it in clear."""
+    """Create a new personal link token (256 bits) for the attendee; return it in clear.
+
+    Links already opened stay valid (up to MAX_USED_TOKENS); only the oldest never-opened
+    links are dropped, so a stranger re-registering an address cannot cut its owner off
+    (and the owner receives every new link by e-mail anyway).
+    """
     token = secrets.token_urlsafe(32)
     db.session.add(AttendeeToken(attendee_id=attendee.id, token_hash=hash_token(token)))
     db.session.flush()
-    stale = db.session.scalars(
-        sa.select(AttendeeToken.id)
-        .where(AttendeeToken.attendee_id == attendee.id)
-        .order_by(AttendeeToken.created_at.desc(), AttendeeToken.id.desc())
-        .offset(MAX_TOKENS)
-    ).all()
-    if stale:
-        db.session.execute(sa.delete(AttendeeToken).where(AttendeeToken.id.in_(stale)))
+    for used, keep in ((False, MAX_UNUSED_TOKENS), (True, MAX_USED_TOKENS)):
+        condition = (
+            AttendeeToken.last_used_at.is_not(None)
+            if used
+            else AttendeeToken.last_used_at.is_(None)
+        )
+        stale = db.session.scalars(
+            sa.select(AttendeeToken.id)
+            .where(AttendeeToken.attendee_id == attendee.id, condition)
+            .order_by(AttendeeToken.created_at.desc(), AttendeeToken.id.desc())
+            .offset(keep)
+        ).all()
+        if stale:
+            db.session.execute(sa.delete(AttendeeToken).where(AttendeeToken.id.in_(stale)))
     return token
 
 
@@ -54,8 +68,25 @@ def attendee_for_token(token: str) -> Attendee | None:
     row = db.session.scalars(sa.select(AttendeeToken).filter_by(token_hash=digest)).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
-    row.last_used_at = utcnow()
     return row.attendee
+
+
+def mark_token_used(token: str) -> None:
+    """Record that a link was opened (opened links are kept when new ones are issued).
+
+    Written at most once an hour per link, in its own write transaction.
+    """
+    digest = hash_token(token)
+    now = utcnow()
+    recently = now - timedelta(hours=1)
+    used = db.session.scalar(sa.select(AttendeeToken.last_used_at).filter_by(token_hash=digest))
+    if used is not None and used > recently:
+        return
+    begin_write()
+    db.session.execute(
+        sa.update(AttendeeToken).where(AttendeeToken.token_hash == digest).values(last_used_at=now)
+    )
+    db.session.commit()
 
 
 @dataclass

@@ -315,11 +315,12 @@ def axe() -> Callable[[Any, str], None]:
     return assert_accessible
 
 
-SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", "test-results/screenshots"))
+# Not under test-results/: pytest-playwright empties that folder at each run.
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", "screenshots"))
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot under test-results/screenshots/ (to look at)."""
+    """Save a full-page screenshot under screenshots/ (to look at)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -328,8 +329,12 @@ def screenshot(page: Any, name: str) -> Path:
 
 # ---------------------------------------------------------------- factories
 @pytest.fixture
-def make_attendee(app: Flask) -> Callable[..., tuple[int, str]]:
-    """Create an attendee registered to the given episode numbers; return (id, token)."""
+def make_attendee(request: pytest.FixtureRequest) -> Callable[..., tuple[int, str]]:
+    """Create an attendee registered to the given episode numbers; return (id, token).
+
+    Browser tests pass `target_app=live_app`; other tests get the `app` fixture (asked for
+    lazily, so that a browser test does not empty the live server's database).
+    """
     from app.identity import issue_token
     from app.models import Attendee, Episode, Registration, Series
 
@@ -344,7 +349,8 @@ def make_attendee(app: Flask) -> Callable[..., tuple[int, str]]:
         organisation_kind: str = "collectivite",
         target_app: Flask | None = None,
     ) -> tuple[int, str]:
-        with (target_app or app).app_context():
+        application = target_app or request.getfixturevalue("app")
+        with application.app_context():
             series = db.session.scalars(sa.select(Series)).first()
             assert series is not None, "load the programme first"
             attendee = Attendee(

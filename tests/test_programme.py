@@ -19,11 +19,10 @@ from app.programme.services import load_programme, next_thursday, read_content
 
 from .conftest import NOW, normalise_spaces
 
+# The source document, in shared/ beside the repository (as on developers' machines and CI).
 SEED = (
     Path(__file__).resolve().parents[2] / "shared" / "seed" / "cycle-webinaires-participation.txt"
 )
-if not SEED.exists():  # CI lays shared/ beside the clone
-    SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / SEED.name
 
 MONTHS = {"avril": 4, "mai": 5, "juin": 6}
 
@@ -266,6 +265,10 @@ def test_programme_page_is_cacheable_and_sessionless(programme: Flask, client: F
         episode.title = "Un autre titre"
         episode.updated_at = NOW + timedelta(minutes=1)
         db.session.commit()
+    # Another worker's change (straight to the database) shows once the snapshot is
+    # PROGRAMME_SNAPSHOT_SECONDS old; until then the page is served without any query.
+    assert client.get("/", headers={"If-None-Match": etag_live}).status_code == 304
+    programme.extensions["clock"].freeze(starts + timedelta(minutes=1, seconds=2))
     changed = client.get("/", headers={"If-None-Match": etag_live})
     assert changed.status_code == 200
     assert "Un autre titre" in changed.get_data(as_text=True)
@@ -290,6 +293,14 @@ def test_programme_page_query_budget(programme: Flask, client: FlaskClient) -> N
         sa.event.remove(engine, "before_cursor_execute", count)
     assert first <= 3, statements
     assert episode <= 3
+    # Already rendered for this version and these states: no query at all.
+    statements.clear()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/").status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert statements == []
 
 
 def test_programme_page_weight_budget(programme: Flask, client: FlaskClient) -> None:

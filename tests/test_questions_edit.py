@@ -281,7 +281,8 @@ def test_personal_space_partial_when_there_is_nothing(programme: Flask, author: 
 def test_erasure_removes_questions_and_votes_and_fixes_counts(
     programme: Flask, author: int, make_attendee
 ) -> None:
-    from app.questions.services import erase_questions_and_votes, set_vote
+    from app.attendee.services import erase
+    from app.questions.services import set_vote
 
     other_id, _ = make_attendee()
     theirs = add_question(programme, other_id, number=1, text=FIRST, published=True)
@@ -291,9 +292,8 @@ def test_erasure_removes_questions_and_votes_and_fixes_counts(
         set_vote(mine, other_id, True)
     assert vote_count(programme, theirs) == 1
     with programme.app_context():
-        erase_questions_and_votes(author)
-        db.session.execute(sa.delete(Attendee).where(Attendee.id == author))
-        db.session.commit()
+        erase(author)
         assert db.session.scalars(sa.select(Question.id)).all() == [theirs]
+        assert db.session.get(Attendee, author) is None
     assert vote_rows(programme) == []
     assert vote_count(programme, theirs) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
@@ -89,6 +90,14 @@ def build_calendar(
             first_date=date(first - 1, 1, 1), last_date=date(last + 2, 1, 1)
         )
     return calendar
+
+
+@functools.lru_cache(maxsize=8)
+def paris_timezone(first_year: int, last_year: int) -> icalendar.Timezone:
+    """The Europe/Paris VTIMEZONE for these years (costly to derive, so kept)."""
+    return icalendar.Timezone.from_tzinfo(
+        PARIS, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1)
+    )
 
 
 def ics_bytes(calendar: icalendar.Calendar) -> bytes:

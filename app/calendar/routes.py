@@ -41,3 +41,20 @@ def episode_ics(slug: str) -> Response:
     return ics_response(
         ics_bytes(calendar), f"webinaire-participation-episode-{episode.number}.ics"
     )
+
+
+@bp.get("/agenda.ics")
+def selection_ics() -> Response:
+    """Several episodes chosen by number (`?episodes=1,3,4`): 'Ajouter à mon agenda'."""
+    view = load_programme_view()
+    raw = request.args.get("episodes", "")[:100]
+    try:
+        numbers = {int(part) for part in raw.split(",") if part.strip()}
+    except ValueError:
+        abort(404)
+    episodes = [e for e in (view.episodes if view else []) if e.number in numbers]
+    if not episodes:
+        abort(404)
+    site = current_app.config["SITE_URL"]
+    calendar = build_calendar(site, episodes, view.series.title)
+    return ics_response(ics_bytes(calendar), "mes-webinaires-participation.ics")

@@ -11,6 +11,8 @@ import logging
 import smtplib
 import threading
 from datetime import timedelta
+from email.charset import QP, Charset
+from email.mime.text import MIMEText
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,8 @@ from flask import Flask, current_app
 from flask_mail import Attachment, Connection, Message
 
 from ..clock import utcnow
-from ..extensions import db, mail
+from ..database import begin_write
+from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -94,9 +97,19 @@ class _TimeoutConnection(Connection):
         return host
 
 
+class QuotedPrintableMessage(Message):
+    """Flask-Mail sends UTF-8 bodies as 8bit, so a long link makes a line over the 998
+    octets SMTP allows (servers answer 500): encode text parts as quoted-printable."""
+
+    def _mimetext(self, text: str | None, subtype: str = "plain") -> MIMEText:
+        encoding = Charset("utf-8")
+        encoding.body_encoding = QP
+        return MIMEText(text or "", _subtype=subtype, _charset=encoding)  # type: ignore[arg-type]
+
+
 def build_message(row: OutboxMessage) -> Message:
     """The Flask-Mail message for an outbox row."""
-    message = Message(
+    message = QuotedPrintableMessage(
         subject=row.subject,
         recipients=[row.recipient],
         body=row.body_text,
@@ -135,6 +148,7 @@ def _backoff(attempts: int) -> timedelta:
 
 def _claim(row_id: int) -> bool:
     """Take a due message for this worker; False if another took it first."""
+    begin_write()
     now = utcnow()
     result = db.session.execute(
         sa.update(OutboxMessage)
@@ -157,7 +171,9 @@ def _write_to_folder(message: Message) -> None:
     folder = Path(current_app.instance_path) / "mail"
     folder.mkdir(parents=True, exist_ok=True)
     stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
-    (folder / f"{stamp}.eml").write_bytes(message.as_bytes())
+    path = folder / f"{stamp}.eml"
+    path.write_bytes(message.as_bytes())
+    current_app.logger.warning("Pas de serveur SMTP configuré : e-mail écrit dans %s", path)
 
 
 def deliver_due(limit: int = 100) -> dict[str, int]:
@@ -191,7 +207,7 @@ def deliver_due(limit: int = 100) -> dict[str, int]:
                 message = build_message(row)
                 if use_smtp:
                     if connection is None:
-                        connection = _TimeoutConnection(mail)
+                        connection = _TimeoutConnection(current_app.extensions["mail"])
                         connection.__enter__()
                     connection.send(message)
                 else:
@@ -203,18 +219,32 @@ def deliver_due(limit: int = 100) -> dict[str, int]:
                 # The server is unreachable or dropped us: leave the rest for later.
                 connection = _close_quietly(connection)
                 break
-            row.status = OutboxStatus.SENT
-            row.sent_at = utcnow()
-            row.last_error = ""
-            db.session.commit()
+            _mark_sent(row_id)
             counts["sent"] += 1
     finally:
         _close_quietly(connection)
     return counts
 
 
+def _mark_sent(row_id: int) -> None:
+    """Record a delivery."""
+    begin_write()
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(status=OutboxStatus.SENT, sent_at=utcnow(), last_error="")
+    )
+    db.session.commit()
+
+
 def _record_failure(row: OutboxMessage, error: Exception, counts: dict[str, int]) -> None:
     """Retry later, or give up for good."""
+    row_id = row.id
+    begin_write()
+    row = db.session.get(OutboxMessage, row_id)
+    if row is None:  # erased meanwhile
+        db.session.rollback()
+        return
     row.last_error = f"{type(error).__name__}: {error}"[:500]
     max_attempts = int(current_app.config.get("OUTBOX_MAX_ATTEMPTS", 8))
     if _is_permanent(error) or row.attempts >= max_attempts:
@@ -246,6 +276,14 @@ class OutboxWorker:
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
+        self.stopping = False
+
+    def stop(self, timeout: float = 10) -> None:
+        """Finish the current run and end the thread (tests, shutdown)."""
+        self.stopping = True
+        self.wake.set()
+        if self.thread is not None:
+            self.thread.join(timeout=timeout)
 
     def nudge(self) -> None:
         """Ask for a delivery run soon (never blocks the request)."""
@@ -256,9 +294,11 @@ class OutboxWorker:
         self.wake.set()
 
     def _run(self) -> None:
-        while True:
+        while not self.stopping:
             self.wake.wait(timeout=60)
             self.wake.clear()
+            if self.stopping:
+                return
             with self.app.app_context():
                 try:
                     deliver_due()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import Response, abort, current_app, make_response, render_template, request
@@ -11,19 +12,25 @@ from ..clock import utcnow
 from ..identity import current_visitor
 from ..pages import etag_of, wants_fragment
 from . import bp
-from .services import ProgrammeView, load_programme_view
+from .services import ProgrammeSnapshot, ProgrammeView, load_programme_view, programme_snapshot
 
 # Rendered shared pages are kept by ETag (per app): the page is the same for every
 # anonymous visitor, so each worker renders it once per content version and state change.
 _PAGE_CACHE_MAX = 32
 
 
-def programme_etag(view: ProgrammeView, now: datetime, kind: str) -> str:
+def programme_etag(snapshot: ProgrammeSnapshot, now: datetime, kind: str) -> str:
     """ETag following the content, each episode's state, and the deployed templates."""
-    states = [(e.id, e.updated_at, e.state(now), bool(e.replay_url)) for e in view.episodes]
-    return etag_of(kind, current_app.config["BUILD_ID"], view.series.updated_at, states)
+    states = snapshot.states(now)
+    key = (kind, states)
+    etag = snapshot.etags.get(key)
+    if etag is None:
+        etag = etag_of(kind, current_app.config["BUILD_ID"], snapshot.version, states)
+        snapshot.etags[key] = etag
+    return etag
 
 
+@bp.app_template_global()
 def calendar_links(episode) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Add-to-calendar links of one episode."""
     site = current_app.config["SITE_URL"]
@@ -34,25 +41,28 @@ def calendar_links(episode) -> dict[str, str]:  # type: ignore[no-untyped-def]
     }
 
 
-def shared_page(kind: str, view: ProgrammeView, template: str, **context) -> Response:  # type: ignore[no-untyped-def]
-    """Serve a page that is the same for everyone: ETag, 304, in-process cache, no session."""
-    now = utcnow()
-    etag = programme_etag(view, now, kind)
+def shared_page(
+    kind: str,
+    snapshot: ProgrammeSnapshot,
+    now: datetime,
+    render: Callable[[ProgrammeView, datetime], str],
+) -> Response:
+    """Serve a page that is the same for everyone: ETag, 304, in-process cache, no session.
+
+    The fast path (page already rendered for this content and these episode states) reads
+    no database row at all; only a new version is rendered from the full view.
+    """
+    etag = programme_etag(snapshot, now, kind)
     if request.if_none_match.contains(etag):
         response = Response(status=304)
     else:
         cache: dict[str, bytes] = current_app.extensions.setdefault("page_cache", {})
         body = cache.get(etag)
         if body is None:
-            html = render_template(
-                template,
-                view=view,
-                now=now,
-                calendar_links=calendar_links,
-                webcal_url=webcal_link(current_app.config["SITE_URL"], "/cycle.ics"),
-                **context,
-            )
-            body = html.encode()
+            view = load_programme_view()
+            if view is None:
+                abort(404)
+            body = render(view, now).encode()
             if len(cache) >= _PAGE_CACHE_MAX:
                 cache.clear()
             cache[etag] = body
@@ -62,13 +72,25 @@ def shared_page(kind: str, view: ProgrammeView, template: str, **context) -> Res
     return response
 
 
+def _webcal_url() -> str:
+    return webcal_link(current_app.config["SITE_URL"], "/cycle.ics")
+
+
 @bp.get("/")
 def index() -> Response:
     """The series, its seven episodes, and the way to register."""
-    view = load_programme_view()
-    if view is None:
+    now = utcnow()
+    snapshot = programme_snapshot(now)
+    if snapshot is None:
         return Response(render_template("programme/empty.html"), status=503)
-    return shared_page("index", view, "programme/index.html")
+    return shared_page(
+        "index",
+        snapshot,
+        now,
+        lambda view, now: render_template(
+            "programme/index.html", view=view, now=now, webcal_url=_webcal_url()
+        ),
+    )
 
 
 @bp.get("/episodes/<slug>")
@@ -100,8 +122,7 @@ def episode(slug: str) -> Response:
             now=now,
             episode=found,
             board=board,
-            calendar_links=calendar_links,
-            webcal_url=webcal_link(current_app.config["SITE_URL"], "/cycle.ics"),
+            webcal_url=_webcal_url(),
         )
     response = make_response(html)
     response.add_etag()

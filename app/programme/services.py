@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import contains_eager
 
 from ..clock import utcnow
@@ -37,6 +38,76 @@ class ProgrammeView:
     def next_after(self, episode: Episode) -> Episode | None:
         """The episode that follows, if any."""
         return next((e for e in self.episodes if e.number > episode.number), None)
+
+
+@dataclass(frozen=True)
+class ProgrammeSnapshot:
+    """What the shared pages' ETags depend on, as plain values (no ORM objects)."""
+
+    taken_at: datetime
+    version: tuple
+    #: (id, starts_at, ends_at) per episode
+    times: tuple[tuple[int, datetime, datetime], ...]
+    slugs: frozenset[str]
+    #: ETags already computed for this version, by page kind and states
+    etags: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def states(self, now: datetime) -> tuple[tuple[int, str], ...]:
+        """Each episode's state at `now`, computed without the database."""
+        return tuple(
+            (episode_id, "upcoming" if now < start else "live" if now < end else "past")
+            for episode_id, start, end in self.times
+        )
+
+
+def programme_snapshot(now: datetime | None = None) -> ProgrammeSnapshot | None:
+    """The programme's version and times, re-read at most every PROGRAMME_SNAPSHOT_SECONDS.
+
+    Changes made through this process (programme load, episode edits) forget the snapshot
+    at once; other workers see them within the interval.
+    """
+    store = current_app.extensions.setdefault("programme_snapshot", {})
+    now = now or utcnow()
+    snapshot: ProgrammeSnapshot | None = store.get("snapshot")
+    max_age = timedelta(seconds=float(current_app.config["PROGRAMME_SNAPSHOT_SECONDS"]))
+    if snapshot is not None and snapshot.taken_at <= now < snapshot.taken_at + max_age:
+        return snapshot
+    rows = db.session.execute(
+        sa.select(
+            Series.id,
+            Series.updated_at,
+            Episode.id,
+            Episode.slug,
+            Episode.starts_at,
+            Episode.duration_minutes,
+            Episode.updated_at,
+            Episode.replay_url != "",
+        )
+        .join(Episode, Episode.series_id == Series.id)
+        .order_by(Series.id, Episode.number)
+    ).all()
+    if not rows:
+        store.pop("snapshot", None)
+        return None
+    series_id = rows[0][0]
+    rows = [row for row in rows if row[0] == series_id]
+    snapshot = ProgrammeSnapshot(
+        taken_at=now,
+        version=(
+            series_id,
+            rows[0][1],
+            tuple((row[2], row[3], row[4], row[5], row[6], row[7]) for row in rows),
+        ),
+        times=tuple((row[2], row[4], row[4] + timedelta(minutes=row[5])) for row in rows),
+        slugs=frozenset(row[3] for row in rows),
+    )
+    store["snapshot"] = snapshot
+    return snapshot
+
+
+def forget_programme_snapshot() -> None:
+    """Call after changing the programme, so this worker's next page shows it."""
+    current_app.extensions.get("programme_snapshot", {}).pop("snapshot", None)
 
 
 def load_programme_view() -> ProgrammeView | None:
@@ -138,6 +209,7 @@ def load_programme(original_dates: bool = False, content: dict[str, Any] | None 
         if changed or episode.updated_at is None:
             episode.updated_at = now
     db.session.commit()
+    forget_programme_snapshot()
     return series
 
 

@@ -367,19 +367,3 @@ def set_vote(question_id: int, attendee_id: int, support: bool) -> VoteState:
         db.session.rollback()
         raise
     return VoteState(question_id, int(count or 0), support)
-
-
-def erase_questions_and_votes(attendee_id: int) -> None:
-    """Remove an attendee's questions and votes, keeping others' counts right.
-
-    For the erasure of an attendee (issue 3): call inside its transaction, before deleting
-    the attendee (the foreign keys would drop the rows, but not fix the counts).
-    """
-    voted_on = list(
-        db.session.scalars(sa.select(Vote.question_id).where(Vote.attendee_id == attendee_id))
-    )
-    own = sa.select(Question.id).where(Question.attendee_id == attendee_id)
-    db.session.execute(sa.delete(Vote).where(Vote.question_id.in_(own)))
-    db.session.execute(sa.delete(Vote).where(Vote.attendee_id == attendee_id))
-    db.session.execute(sa.delete(Question).where(Question.attendee_id == attendee_id))
-    _recount(voted_on)

@@ -4,12 +4,12 @@
 
   // After an htmx swap, move focus where a keyboard or screen-reader user expects it:
   // the first invalid field, else an element marked data-focus (a confirmation heading).
-  // The event fires on what was swapped in: the target (innerHTML) or the new element (outerHTML).
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var root = event.target;
-    if (!root || !root.querySelector || !root.isConnected) return;
-    var target = root.querySelector("[aria-invalid=true]") ||
-      (root.matches("[data-focus]") ? root : root.querySelector("[data-focus]"));
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var root = event.detail.target;
+    // After an outerHTML swap the target is the old, detached element: find its successor.
+    if (root && !root.isConnected) root = root.id ? document.getElementById(root.id) : null;
+    if (!root || !root.querySelector) return;
+    var target = root.querySelector("[aria-invalid=true]") || root.querySelector("[data-focus]");
     if (target) {
       if (!target.hasAttribute("tabindex") && !/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(target.tagName)) {
         target.setAttribute("tabindex", "-1");

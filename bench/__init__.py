@@ -1,0 +1,1 @@
+"""Benchmark scripts (not tests): they report figures for the notes."""

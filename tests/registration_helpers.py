@@ -1,0 +1,38 @@
+"""Helpers to register through the real form (CSRF token included)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from .conftest import csrf_from
+
+EPISODE_VALUE = re.compile(r'name="episodes" type="checkbox" value="(\d+)"')
+
+
+def registration_data(client: FlaskClient, **overrides: Any) -> dict[str, Any]:
+    """A valid submission for the form as served now (token, all offered episodes)."""
+    page = client.get("/inscription").get_data(as_text=True)
+    data: dict[str, Any] = {
+        "csrf_token": csrf_from(page),
+        "first_name": "Camille",
+        "last_name": "Martin",
+        "email": "camille.martin@example.org",
+        "organisation": "Ville de Rennes",
+        "organisation_kind": "collectivite",
+        "job_title": "Chargée de participation",
+        "episodes": EPISODE_VALUE.findall(page),
+        "privacy": "y",
+        "website": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def register(client: FlaskClient, htmx: bool = False, **overrides: Any):  # type: ignore[no-untyped-def]
+    """POST the registration form, as htmx or as a plain form."""
+    data = registration_data(client, **overrides)
+    headers = {"HX-Request": "true", "HX-Target": "inscription-form"} if htmx else {}
+    return client.post("/inscription", data=data, headers=headers)

@@ -15,7 +15,7 @@ from . import timefmt
 from .clock import Clock
 from .config import Defaults
 from .database import configure_engine
-from .extensions import babel, csrf, db, htmx, limiter, mail, migrate
+from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -107,6 +107,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
     limiter.init_app(app)
+    login.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
 
@@ -174,12 +175,14 @@ def _register_template_helpers(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per capability."""
     from .calendar import bp as calendar_bp
+    from .facilitator import bp as facilitator_bp
     from .health import bp as health_bp
     from .programme import bp as programme_bp
 
     app.register_blueprint(programme_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(facilitator_bp)
 
 
 def _register_security_headers(app: Flask) -> None:
@@ -220,8 +223,10 @@ def _register_error_pages(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     """Command groups: programme, facilitator, outbox, retention."""
+    from .facilitator.cli import facilitator_cli
     from .mailing.cli import outbox_cli
     from .programme.cli import programme_cli
 
     app.cli.add_command(programme_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(facilitator_cli)

@@ -38,7 +38,7 @@ def configure_engine(engine: sa.Engine) -> None:
 
 def begin_write() -> None:
     """Start the session's transaction as a writer (IMMEDIATE on SQLite)."""
-    session = db.session
+    session = db.session()  # the request's Session behind the scoped_session proxy
     if session.in_transaction():
         # A read transaction may be open (e.g. loading the current attendee); end it
         # so the write lock is taken before anything is read for the write.

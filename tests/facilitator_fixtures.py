@@ -16,7 +16,9 @@ from app.extensions import db
 PASSWORD = "un mot de passe assez long"
 
 
-def create_account(app: Flask, email: str = "animation@example.org", password: str = PASSWORD) -> int:
+def create_account(
+    app: Flask, email: str = "animation@example.org", password: str = PASSWORD
+) -> int:
     """A facilitator account through the service (as the CLI does); return its id."""
     from app.facilitator.services import create_facilitator
 

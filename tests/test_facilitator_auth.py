@@ -55,7 +55,11 @@ def test_cli_creates_an_account_with_a_hidden_password(app: Flask) -> None:
     [
         ("pas-une-adresse", f"{PASSWORD}\n{PASSWORD}\n", "Adresse e-mail invalide"),
         ("a@example.org", "court\ncourt\n", "Mot de passe trop court : 12 caractères au moins"),
-        ("a@example.org", f"{PASSWORD}\nautre chose encore\n", "Les deux mots de passe ne sont pas identiques"),
+        (
+            "a@example.org",
+            f"{PASSWORD}\nautre chose encore\n",
+            "Les deux mots de passe ne sont pas identiques",
+        ),
     ],
 )
 def test_cli_refuses_bad_input_in_french(app: Flask, email: str, typed: str, message: str) -> None:
@@ -247,7 +251,9 @@ def test_facilitator_pages_are_private_and_kept_out_of_caches(
     assert "js/facilitator.js" in page
 
 
-def test_session_cookie_is_httponly_and_lax(programme: Flask, client: FlaskClient, make_facilitator) -> None:
+def test_session_cookie_is_httponly_and_lax(
+    programme: Flask, client: FlaskClient, make_facilitator
+) -> None:
     make_facilitator()
     response = log_in(client)
     cookie = response.headers["Set-Cookie"]
@@ -267,7 +273,10 @@ def test_forged_posts_are_refused(
         ({"action": "retenue", "csrf_token": "forged"}, {}),
         ({"action": "retenue", "csrf_token": foreign_token}, {}),
         ({"action": "retenue"}, {"X-CSRFToken": "forged", **htmx_headers()}),
-        ({"action": "retenue"}, {"Origin": "https://evil.example", "Referer": "https://evil.example/"}),
+        (
+            {"action": "retenue"},
+            {"Origin": "https://evil.example", "Referer": "https://evil.example/"},
+        ),
     ]:
         response = facilitator_client.post(url, data=data, headers=headers)
         assert response.status_code == 400, (data, headers)

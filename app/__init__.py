@@ -107,7 +107,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
     limiter.init_app(app)
-    login.init_app(app)
+    # Shared public pages must not touch the session (no "Vary: Cookie"): no global
+    # current_user in templates, and no remember-me refresh after every response (unused).
+    login.init_app(app, add_context_processor=False)
+    app.after_request_funcs[None].remove(login._update_remember_cookie)
     with app.app_context():
         configure_engine(db.engine)
 

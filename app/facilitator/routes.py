@@ -56,6 +56,7 @@ def _facilitator_globals() -> dict[str, Any]:
         "STATUS_LABELS": QUESTION_STATUS_LABELS,
         "KIND_LABELS": ORGANISATION_KIND_LABELS,
         "now": utcnow(),
+        "current_user": current_user,
     }
 
 

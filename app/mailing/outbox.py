@@ -21,7 +21,7 @@ from flask import Flask, current_app
 from flask_mail import Attachment, Connection, Message
 
 from ..clock import utcnow
-from ..extensions import db, mail
+from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ def deliver_due(limit: int = 100) -> dict[str, int]:
                 message = build_message(row)
                 if use_smtp:
                     if connection is None:
-                        connection = _TimeoutConnection(mail)
+                        connection = _TimeoutConnection(current_app.extensions["mail"])
                         connection.__enter__()
                     connection.send(message)
                 else:

@@ -46,7 +46,19 @@
     var row = active && active.closest ? active.closest("[data-question]") : null;
     lastRowId = row ? row.id : null;
   });
-  document.addEventListener("htmx:afterSettle", function () {
+  document.addEventListener("htmx:afterSettle", function (event) {
+    // An outerHTML swap leaves event.detail.target detached: look in its replacement for
+    // the first invalid field or a confirmation to focus (site.js looks in the old one).
+    var old = event.detail.target;
+    var root = old && old.id ? document.getElementById(old.id) : null;
+    if (root && root !== old) {
+      var wanted = root.querySelector("[aria-invalid=true]") || root.querySelector("[data-focus]");
+      if (wanted) {
+        if (!/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(wanted.tagName)) wanted.setAttribute("tabindex", "-1");
+        wanted.focus();
+        return;
+      }
+    }
     var active = document.activeElement;
     if (active && active !== document.body) return;
     var target = (lastFocusedId && document.getElementById(lastFocusedId)) ||

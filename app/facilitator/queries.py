@@ -207,37 +207,53 @@ def status_counts(episode_id: int) -> tuple[dict[str, int], int]:
 
 
 def review_page(episode_id: int, filters: ReviewFilters) -> ReviewPage:
-    """Three queries whatever the size: counts, filtered total, the page with authors."""
+    """Three statements whatever the size: counts, the page (with authors), rarely a count."""
     counts, max_id = status_counts(episode_id)
     conditions = [Question.episode_id == episode_id]
     if filters.status:
         conditions.append(Question.status == filters.status)
     if filters.q:
         conditions.append(Question.text.ilike(like_pattern(filters.q), escape="\\"))
-    if filters.status and not filters.q:
-        total = counts[filters.status]  # already known: spare a query
-    elif not filters.q:
-        total = sum(counts.values())
-    else:
-        total = db.session.scalar(sa.select(sa.func.count()).where(*conditions)) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    filters.page = min(filters.page, pages)
+    # Without a search the total is already known from the counts: spare a scan.
+    known_total = (
+        None if filters.q else (counts[filters.status] if filters.status else sum(counts.values()))
+    )
+    pages = max(1, -(-(known_total or 0) // PAGE_SIZE))
+    if known_total is not None:
+        filters.page = min(filters.page, pages)
     order = {
         "votes": (Question.vote_count.desc(), Question.id.desc()),
         "anciennes": (Question.id.asc(),),
         "recentes": (Question.id.desc(),),
     }[filters.sort]
-    questions = list(
-        db.session.scalars(
-            sa.select(Question)
-            .join(Question.attendee)
-            .options(contains_eager(Question.attendee))
-            .where(*conditions)
-            .order_by(*order)
-            .limit(PAGE_SIZE)
-            .offset((filters.page - 1) * PAGE_SIZE)
-        )
+    # Deferred join: pick the page's ids on the question table alone (an index walk, or a
+    # sort of bare ids), then fetch those rows with their authors. With a search, the
+    # window count gives the total from the same scan.
+    # (Only with a search: a window count stops an index walk from ending at the page.)
+    total_column = sa.func.count().over() if filters.q else sa.null()
+    window = (
+        sa.select(Question.id, total_column.label("total"))
+        .where(*conditions)
+        .order_by(*order)
+        .limit(PAGE_SIZE)
+        .offset((filters.page - 1) * PAGE_SIZE)
+        .subquery()
     )
+    rows = db.session.execute(
+        sa.select(Question, window.c.total)
+        .join(window, window.c.id == Question.id)
+        .join(Question.attendee)
+        .options(contains_eager(Question.attendee))
+        .order_by(*order)
+    ).all()
+    questions = [question for question, _ in rows]
+    if known_total is not None:
+        total = known_total
+    elif rows:
+        total = rows[0][1]
+    else:  # a page past the end of the results: count them once
+        total = db.session.scalar(sa.select(sa.func.count()).where(*conditions)) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
     return ReviewPage(questions, counts, total, pages, filters, max_id)
 
 

@@ -15,7 +15,7 @@ from . import timefmt
 from .clock import Clock
 from .config import Defaults
 from .database import configure_engine
-from .extensions import babel, csrf, db, htmx, limiter, mail, migrate
+from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -107,6 +107,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
     limiter.init_app(app)
+    # Shared public pages must not touch the session (no "Vary: Cookie"): no global
+    # current_user in templates, and no remember-me refresh after every response (unused).
+    login.init_app(app, add_context_processor=False)
+    app.after_request_funcs[None].remove(login._update_remember_cookie)
     with app.app_context():
         configure_engine(db.engine)
 
@@ -175,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
     """One blueprint per capability."""
     from .attendee import bp as attendee_bp
     from .calendar import bp as calendar_bp
+    from .facilitator import bp as facilitator_bp
     from .health import bp as health_bp
     from .programme import bp as programme_bp
     from .questions import bp as questions_bp
@@ -186,6 +191,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(registration_bp)
     app.register_blueprint(attendee_bp)
+    app.register_blueprint(facilitator_bp)
 
 
 def _register_security_headers(app: Flask) -> None:
@@ -232,9 +238,11 @@ def _register_error_pages(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     """Command groups: programme, facilitator, outbox, retention."""
     from .attendee.cli import retention_cli
+    from .facilitator.cli import facilitator_cli
     from .mailing.cli import outbox_cli
     from .programme.cli import programme_cli
 
     app.cli.add_command(programme_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(retention_cli)
+    app.cli.add_command(facilitator_cli)

@@ -3,6 +3,7 @@
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -34,3 +35,4 @@ csrf = CSRFProtect()
 htmx = Htmx()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
+login = LoginManager()

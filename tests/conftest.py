@@ -381,3 +381,11 @@ def sign_in_as(client: FlaskClient, attendee_id: int, rights: str = "full") -> N
     with client.session_transaction() as flask_session:
         flask_session["attendee_id"] = attendee_id
         flask_session["rights"] = rights
+
+
+# ---------------------------------------------------------------- facilitator's space (issue 5)
+from .facilitator_fixtures import (  # noqa: E402,F401
+    facilitator_client,
+    make_facilitator,
+    make_question,
+)

@@ -1,0 +1,201 @@
+"""Server time of the facilitator's review page with 10,000 questions on one episode.
+
+Seeds a throwaway database (SQLite file by default, or BENCH_DATABASE_URL for PostgreSQL),
+logs in through the real form, then times the page through the Flask test client (whole
+request: routing, guard, queries, template) and counts its SQL statements.
+
+    python bench/review_page.py [--questions 10000] [--requests 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app import create_app
+from app.extensions import db
+from app.facilitator.services import create_facilitator
+from app.models import Attendee, Episode, Question, Registration
+from app.programme.services import load_programme
+
+PASSWORD = "un mot de passe de banc d’essai"  # noqa: S105 (a throwaway bench database)
+WORDS = [
+    "concertation",
+    "budget",
+    "participatif",
+    "habitants",
+    "mobiliser",
+    "numérique",
+    "exclusion",
+    "modération",
+    "confiance",
+    "élus",
+    "plateforme",
+    "quartier",
+    "jeunes",
+    "associations",
+    "évaluation",
+    "transparence",
+]
+
+
+def make_app(url: str):  # type: ignore[no-untyped-def]
+    """The app on the bench database, rate limits and mail off."""
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "RATELIMIT_ENABLED": False,
+            "OUTBOX_SEND_AFTER_REQUEST": False,
+            "WTF_CSRF_SSL_STRICT": False,
+        }
+    )
+
+
+def seed(app, questions: int) -> str:  # type: ignore[no-untyped-def]
+    """Schema, programme, one facilitator, attendees and questions on episode 1."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+        load_programme()
+        create_facilitator("bench@example.org", PASSWORD)
+        episode = db.session.scalars(sa.select(Episode).filter_by(number=1)).one()
+        now = datetime.now(UTC)
+        people = max(questions // 5, 1)
+        db.session.execute(
+            sa.insert(Attendee),
+            [
+                {
+                    "series_id": episode.series_id,
+                    "email": f"personne{n}@example.org",
+                    "first_name": "Camille",
+                    "last_name": f"Martin{n}",
+                    "organisation": "Ville de Rennes",
+                    "organisation_kind": "collectivite",
+                    "job_title": "",
+                    "privacy_acknowledged_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n in range(people)
+            ],
+        )
+        ids = list(db.session.scalars(sa.select(Attendee.id).order_by(Attendee.id)))
+        db.session.execute(
+            sa.insert(Registration),
+            [{"attendee_id": i, "episode_id": episode.id, "created_at": now} for i in ids],
+        )
+        statuses = ["nouvelle"] * 6 + ["retenue", "repondue", "ecartee", "ecartee"]
+        db.session.execute(
+            sa.insert(Question),
+            [
+                {
+                    "episode_id": episode.id,
+                    "attendee_id": ids[n % len(ids)],
+                    "text": f"Question {n} : "
+                    + " ".join(WORDS[(n * k) % len(WORDS)] for k in range(1, 30))[:480],
+                    "status": statuses[n % len(statuses)],
+                    "published": n % 3 == 0,
+                    "show_name": n % 2 == 0,
+                    "note": "",
+                    "vote_count": (n * 7919) % 97,
+                    "created_at": now - timedelta(seconds=n),
+                    "updated_at": now,
+                }
+                for n in range(questions)
+            ],
+        )
+        db.session.commit()
+        return episode.slug
+
+
+def log_in(client) -> None:  # type: ignore[no-untyped-def]
+    """Through the real login form."""
+    page = client.get("/animation/connexion").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/animation/connexion",
+        data={"email": "bench@example.org", "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 303, response.status_code
+
+
+def measure(app, client, url: str, requests: int) -> tuple[list[float], int, int]:  # type: ignore[no-untyped-def]
+    """Times in ms, statements of one request, and the page size."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    for _ in range(10):  # warm-up: templates compiled, caches filled
+        client.get(url)
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    response = client.get(url)
+    sa.event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200, (url, response.status_code)
+    queries = len([s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "PRAGMA"))])
+    times = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+    return times, queries, len(response.get_data())
+
+
+def main() -> None:
+    """Seed, then report p50/p90 and queries per variant of the page."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    url = os.environ.get("BENCH_DATABASE_URL")
+    folder = tempfile.TemporaryDirectory()
+    if not url:
+        url = "sqlite:///" + str(Path(folder.name) / "bench.sqlite3")
+    app = make_app(url)
+    started = time.perf_counter()
+    slug = seed(app, args.questions)
+    print(
+        f"{app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}: {args.questions} questions "
+        f"seeded in {time.perf_counter() - started:.1f} s; {args.requests} requests per line"
+    )
+    client = app.test_client()
+    log_in(client)
+    base = f"/animation/episodes/{slug}/questions"
+    print(f"{'variant':<34} {'p50 ms':>7} {'p90 ms':>7} {'queries':>8} {'KB':>5}")
+    for label, query in [
+        ("by votes, page 1 (default)", ""),
+        ("status nouvelle, page 1", "?statut=nouvelle"),
+        ("newest first, page 1", "?tri=recentes"),
+        ("by votes, page 100 (offset 4950)", "?page=100"),
+        ("text search 'mobiliser'", "?q=mobiliser"),
+    ]:
+        times, queries, size = measure(app, client, base + query, args.requests)
+        p50 = statistics.median(times)
+        p90 = statistics.quantiles(times, n=10)[-1]
+        print(f"{label:<34} {p50:7.1f} {p90:7.1f} {queries:8d} {size / 1024:5.0f}")
+    with app.app_context():
+        db.engine.dispose()
+    folder.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,363 @@
+"""Dashboard, question review, running order and live view, as a logged-in facilitator."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.extensions import db
+from app.models import FacilitatorAction, Question
+
+from .conftest import NOW, csrf_from, htmx_headers, normalise_spaces
+from .facilitator_fixtures import count_queries
+
+EPISODE = "plateformes-civictech"
+REVIEW = f"/animation/episodes/{EPISODE}/questions"
+
+
+def text_of(response) -> str:  # type: ignore[no-untyped-def]
+    """Visible text, tags removed, spaces folded."""
+    body = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
+    return re.sub(r"\s+", " ", normalise_spaces(body))
+
+
+def question(app: Flask, question_id: int) -> Question:
+    with app.app_context():
+        found = db.session.get(Question, question_id)
+        db.session.expunge(found)
+        return found
+
+
+# ---------------------------------------------------------------- dashboard
+def test_dashboard_shows_counts_per_episode(
+    facilitator_client: FlaskClient, programme: Flask, make_attendee, make_question
+) -> None:
+    attendee, _ = make_attendee(episodes=(1, 2), organisation_kind="intercommunalite")
+    make_attendee(episodes=(1,))
+    make_question(attendee_id=attendee, votes=3)
+    make_question(attendee_id=attendee, status="retenue", votes=2)
+    make_question(attendee_id=attendee, status="ecartee", episode=2)
+    response = facilitator_client.get("/animation/")
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "2 personnes inscrites au cycle" in text
+    # Episode 1: 2 registrants, 1 new, 1 retained, 0, 0, 5 votes.
+    row = re.search(r"1\. Les plateformes.*?</tr>", response.get_data(as_text=True), re.S)
+    assert row is not None
+    cells = re.findall(r'<td class="num">(\d+)</td>', row.group(0))
+    assert cells == ["2", "1", "1", "0", "0", "5"]
+    assert "Intercommunalité" in text
+    assert 'role="img"' in response.get_data(as_text=True)
+    assert "Nouvelles inscriptions par jour" in text
+
+
+def test_dashboard_runs_a_constant_number_of_queries(
+    facilitator_client: FlaskClient, programme: Flask, make_attendee, make_question
+) -> None:
+    with count_queries(programme) as few:
+        facilitator_client.get("/animation/")
+    for number in range(1, 8):
+        attendee, _ = make_attendee(episodes=(number,))
+        make_question(attendee_id=attendee, episode=number)
+    with count_queries(programme) as many:
+        facilitator_client.get("/animation/")
+    assert len(few) == len(many) <= 8, many.statements
+
+
+def test_signups_per_day_follow_paris_days(programme: Flask, make_attendee) -> None:
+    from app.facilitator.queries import signups_per_day
+    from app.models import Attendee
+
+    ids = [make_attendee()[0] for _ in range(3)]
+    with programme.app_context():
+        # 23:30 UTC on 20 Nov is 00:30 on 21 Nov in Paris.
+        moments = [NOW - timedelta(days=5, hours=-11, minutes=-30), NOW - timedelta(days=4), NOW]
+        for attendee_id, moment in zip(ids, moments, strict=True):
+            db.session.get(Attendee, attendee_id).created_at = moment
+        db.session.commit()
+        days = signups_per_day()
+    assert [(d.isoformat(), n) for d, n in days] == [
+        ("2026-11-21", 2),
+        ("2026-11-22", 0),
+        ("2026-11-23", 0),
+        ("2026-11-24", 0),
+        ("2026-11-25", 1),
+    ]
+
+
+# ---------------------------------------------------------------- review page
+def test_review_filters_sorts_searches_and_paginates(
+    facilitator_client: FlaskClient, programme: Flask, make_attendee, make_question
+) -> None:
+    attendee, _ = make_attendee()
+    ids = [
+        make_question(f"Question {n} sur la concertation", attendee_id=attendee, votes=n)
+        for n in range(55)
+    ]
+    make_question("Le budget participatif 100% en ligne ?", attendee_id=attendee, status="retenue")
+    make_question("Autre épisode", attendee_id=attendee, episode=2)
+
+    first = facilitator_client.get(REVIEW)
+    text = text_of(first)
+    assert "56 questions · page 1 sur 2" in text
+    assert text.index("Question 54 sur") < text.index("Question 53 sur")  # by votes
+    assert "Autre épisode" not in text
+    second = facilitator_client.get(REVIEW, query_string={"page": 2})
+    assert "page 2 sur 2" in text_of(second)
+
+    oldest = text_of(facilitator_client.get(REVIEW, query_string={"tri": "anciennes"}))
+    assert oldest.index("Question 0 sur") < oldest.index("Question 1 sur")
+    newest = text_of(facilitator_client.get(REVIEW, query_string={"tri": "recentes"}))
+    assert newest.index("budget participatif") < newest.index("Question 54")
+
+    retained = text_of(facilitator_client.get(REVIEW, query_string={"statut": "retenue"}))
+    assert "1 question retenue" in retained and "Question 1 sur" not in retained
+
+    found = text_of(facilitator_client.get(REVIEW, query_string={"q": "100%"}))
+    assert "1 question contenant « 100% »" in found
+    assert "budget participatif" in found
+    none = text_of(facilitator_client.get(REVIEW, query_string={"q": "_%"}))
+    assert "0 question" in none
+
+    # Unknown values fall back to defaults instead of failing.
+    odd = facilitator_client.get(REVIEW, query_string={"statut": "x", "tri": "y", "page": "z"})
+    assert odd.status_code == 200
+    assert facilitator_client.get("/animation/episodes/inconnu/questions").status_code == 404
+    assert ids
+
+
+def test_review_page_runs_a_constant_number_of_queries(
+    facilitator_client: FlaskClient, programme: Flask, make_attendee, make_question
+) -> None:
+    attendee, _ = make_attendee()
+    make_question(attendee_id=attendee)
+    with count_queries(programme) as few:
+        assert facilitator_client.get(REVIEW, query_string={"q": "mobiliser"}).status_code == 200
+    other, _ = make_attendee()
+    for n in range(60):
+        make_question(f"mobiliser {n}", attendee_id=other if n % 2 else attendee)
+    with count_queries(programme) as many:
+        assert facilitator_client.get(REVIEW, query_string={"q": "mobiliser"}).status_code == 200
+    assert len(few) == len(many) <= 6, many.statements
+
+
+def test_each_action_in_place_with_htmx(
+    facilitator_client: FlaskClient, programme: Flask, make_question
+) -> None:
+    question_id = make_question(votes=4)
+    page = facilitator_client.get(REVIEW, query_string={"statut": "nouvelle"})
+    token = csrf_from(page.get_data(as_text=True))
+    url = f"{REVIEW}/{question_id}"
+    back = f"{REVIEW}?statut=nouvelle"
+    for action, check in [
+        ("retenue", lambda q: q.status == "retenue" and q.live_order == 1),
+        ("publier", lambda q: q.published),
+        ("repondue", lambda q: q.status == "repondue" and q.live_order == 1),
+        ("depublier", lambda q: not q.published),
+        ("ecartee", lambda q: q.status == "ecartee" and q.live_order is None),
+        ("nouvelle", lambda q: q.status == "nouvelle"),
+    ]:
+        response = facilitator_client.post(
+            url,
+            data={"action": action, "csrf_token": token, "back": back},
+            headers=htmx_headers(target=f"question-{question_id}"),
+        )
+        assert response.status_code == 200, action
+        body = response.get_data(as_text=True)
+        assert body.lstrip().startswith('<li class="q q-'), action
+        assert (
+            'id="status-counts" class="status-counts" aria-label="Filtrer par statut" hx-swap-oob="true"'
+            in body
+        )
+        assert 'id="review-announce" hx-swap-oob="innerHTML"' in body
+        # The filter of the page the action came from stays current in the counts.
+        assert re.search(r'statut=nouvelle"\s+aria-current="page"', body), action
+        found = question(programme, question_id)
+        assert check(found), action
+        assert found.vote_count == 4  # never touched by a review action
+        assert found.reviewed_by_id is not None and found.reviewed_at == NOW
+    with programme.app_context():
+        logged = [a.action for a in db.session.scalars(sa.select(FacilitatorAction))]
+    assert [a for a in logged if a.startswith("question.")] == [
+        "question.retenue",
+        "question.publier",
+        "question.repondue",
+        "question.depublier",
+        "question.ecartee",
+        "question.nouvelle",
+    ]
+
+
+def test_actions_work_without_javascript(
+    facilitator_client: FlaskClient, programme: Flask, make_question
+) -> None:
+    question_id = make_question()
+    page = facilitator_client.get(REVIEW, query_string={"tri": "anciennes", "q": "mobiliser"})
+    token = csrf_from(page.get_data(as_text=True))
+    back = f"{REVIEW}?tri=anciennes&q=mobiliser"
+    response = facilitator_client.post(
+        f"{REVIEW}/{question_id}", data={"action": "retenue", "csrf_token": token, "back": back}
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == back  # filters kept
+    followed = facilitator_client.get(back)
+    assert f"Question n° {question_id} retenue." in text_of(followed)
+    # A 'back' that leaves the facilitator's space is ignored.
+    response = facilitator_client.post(
+        f"{REVIEW}/{question_id}",
+        data={"action": "ecartee", "csrf_token": token, "back": "https://evil.example/"},
+    )
+    assert response.headers["Location"] == REVIEW
+
+
+def test_bad_actions_are_refused_cleanly(
+    facilitator_client: FlaskClient, programme: Flask, make_question
+) -> None:
+    question_id = make_question()
+    other_episode = make_question(episode=2)
+    token = csrf_from(facilitator_client.get(REVIEW).get_data(as_text=True))
+    assert (
+        facilitator_client.post(
+            f"{REVIEW}/{question_id}", data={"action": "supprimer", "csrf_token": token}
+        ).status_code
+        == 400
+    )
+    assert (
+        facilitator_client.post(
+            f"{REVIEW}/{other_episode}", data={"action": "retenue", "csrf_token": token}
+        ).status_code
+        == 404
+    )
+    assert (
+        facilitator_client.post(
+            f"{REVIEW}/999999", data={"action": "retenue", "csrf_token": token}
+        ).status_code
+        == 404
+    )
+    assert question(programme, other_episode).status == "nouvelle"
+
+
+def test_private_note_is_saved_and_bounded(
+    facilitator_client: FlaskClient, programme: Flask, make_question
+) -> None:
+    question_id = make_question()
+    token = csrf_from(facilitator_client.get(REVIEW).get_data(as_text=True))
+    url = f"{REVIEW}/{question_id}/note"
+    response = facilitator_client.post(
+        url,
+        data={"note": "  À poser en premier <b>!</b>  ", "csrf_token": token},
+        headers=htmx_headers(target=f"question-{question_id}"),
+    )
+    assert response.status_code == 200
+    assert "À poser en premier &lt;b&gt;!&lt;/b&gt;" in response.get_data(as_text=True)
+    assert question(programme, question_id).note == "À poser en premier <b>!</b>"
+
+    too_long = facilitator_client.post(
+        url,
+        data={"note": "x" * 1001, "csrf_token": token},
+        headers=htmx_headers(target=f"question-{question_id}"),
+    )
+    assert too_long.status_code == 422
+    assert "1 000 caractères au plus." in too_long.get_data(as_text=True)
+    assert 'aria-invalid="true"' in too_long.get_data(as_text=True)
+    assert question(programme, question_id).note == "À poser en premier <b>!</b>"
+
+    plain = facilitator_client.post(url, data={"note": "Sans JS", "csrf_token": token})
+    assert plain.status_code == 303
+    assert question(programme, question_id).note == "Sans JS"
+
+
+def test_new_questions_are_counted_since_the_page_was_loaded(
+    facilitator_client: FlaskClient, programme: Flask, make_question
+) -> None:
+    make_question()
+    page = facilitator_client.get(REVIEW).get_data(as_text=True)
+    poll = re.search(r'hx-get="([^"]+nouvelles[^"]+)"', page)
+    assert poll is not None and 'hx-trigger="every 20s"' in page
+    url = poll.group(1).replace("&amp;", "&")
+    assert facilitator_client.get(url, headers=htmx_headers()).status_code == 204
+    for _ in range(3):
+        make_question("Une de plus")
+    response = facilitator_client.get(url, headers=htmx_headers())
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "3 nouvelles questions depuis l’ouverture de la page." in body
+    # The poller comes back knowing what was announced: no repeat until it changes.
+    again = re.search(r'hx-get="([^"]+)"', body).group(1).replace("&amp;", "&")
+    assert "deja=3" in again
+    assert facilitator_client.get(again, headers=htmx_headers()).status_code == 204
+
+
+# ---------------------------------------------------------------- running order and live
+def test_running_order_moves_up_and_down(
+    facilitator_client: FlaskClient, programme: Flask, make_question
+) -> None:
+    first = make_question("Première", status="retenue", live_order=1)
+    second = make_question("Deuxième", status="retenue", live_order=2)
+    third = make_question("Troisième", status="retenue", votes=9)  # no place yet: last
+    make_question("Pas retenue")
+    order_url = f"/animation/episodes/{EPISODE}/ordre"
+    page = facilitator_client.get(order_url)
+    text = text_of(page)
+    assert text.index("Première") < text.index("Deuxième") < text.index("Troisième")
+    assert "Pas retenue" not in text
+    token = csrf_from(page.get_data(as_text=True))
+
+    response = facilitator_client.post(
+        order_url,
+        data={"question_id": third, "direction": "monter", "csrf_token": token},
+        headers=htmx_headers(target="running-order"),
+    )
+    assert response.status_code == 200
+    text = text_of(response)
+    assert text.index("Première") < text.index("Troisième") < text.index("Deuxième")
+    assert "Question déplacée en place 2 sur 3." in text
+
+    plain = facilitator_client.post(
+        order_url, data={"question_id": first, "direction": "descendre", "csrf_token": token}
+    )
+    assert plain.status_code == 303
+    assert [question(programme, i).live_order for i in (third, first, second)] == [1, 2, 3]
+    # The top one cannot go higher: nothing changes, a French message says why.
+    facilitator_client.post(
+        order_url, data={"question_id": third, "direction": "monter", "csrf_token": token}
+    )
+    assert "ne peut pas aller plus loin" in text_of(facilitator_client.get(order_url))
+    assert (
+        facilitator_client.post(
+            order_url, data={"question_id": third, "direction": "sauter", "csrf_token": token}
+        ).status_code
+        == 400
+    )
+
+
+def test_live_view_shows_one_question_and_marks_it_answered(
+    facilitator_client: FlaskClient, programme: Flask, make_attendee, make_question
+) -> None:
+    named, _ = make_attendee(first_name="Aïcha", last_name="Benali", organisation="Ville de Lyon")
+    first = make_question(
+        "Première question ?", status="retenue", live_order=1, attendee_id=named, show_name=True
+    )
+    make_question("Deuxième question ?", status="retenue", live_order=2)
+    live_url = f"/animation/episodes/{EPISODE}/direct"
+    page = facilitator_client.get(live_url)
+    text = text_of(page)
+    assert "Question 1 sur 2" in text and "Première question ?" in text
+    assert "Deuxième question ?" not in text
+    assert "Aïcha Benali, Ville de Lyon" in text
+    assert 'rel="next"' in page.get_data(as_text=True)
+    second = facilitator_client.get(live_url, query_string={"n": 2})
+    assert "Deuxième question ?" in text_of(second)
+    assert "Camille Martin" not in text_of(second)  # the name only when the author chose so
+    token = csrf_from(page.get_data(as_text=True))
+    response = facilitator_client.post(
+        live_url, data={"question_id": first, "n": 1, "csrf_token": token}
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/direct?n=2")
+    assert question(programme, first).status == "repondue"
+    assert facilitator_client.get(live_url, query_string={"n": 99}).status_code == 200

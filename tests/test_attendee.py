@@ -316,3 +316,89 @@ def test_retention_purge_erases_old_attendees_only(app: Flask, make_attendee) ->
     assert "Personnes effacées : 1" in runner.invoke(args=["retention", "purge"]).output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Attendee)) == 0
+
+
+def test_personal_space_lists_my_questions_with_their_status(
+    programme: Flask, client: FlaskClient, make_attendee
+) -> None:
+    from app.models import QuestionStatus
+
+    attendee_id, token = make_attendee(episodes=(2, 3))
+    with programme.app_context():
+        episodes = {e.number: e.id for e in db.session.scalars(sa.select(Episode))}
+        db.session.add_all(
+            [
+                Question(
+                    episode_id=episodes[2],
+                    attendee_id=attendee_id,
+                    text="Combien coûte un budget participatif ?",
+                ),
+                Question(
+                    episode_id=episodes[3],
+                    attendee_id=attendee_id,
+                    text="Comment mesurer une consultation réussie ?",
+                    status=QuestionStatus.SELECTED,
+                ),
+                Question(
+                    episode_id=episodes[3],
+                    attendee_id=attendee_id,
+                    text="<b>Question écartée</b>",
+                    status=QuestionStatus.DISMISSED,
+                ),
+            ]
+        )
+        db.session.commit()
+    body = client.get(f"/moi/{token}").get_data(as_text=True)
+    section = body[body.index('id="mes-questions"') :]
+    assert "Combien coûte un budget participatif ?" in section
+    assert "Statut : reçue" in section
+    assert "Statut : retenue" in section
+    assert "Statut : écartée" in section
+    assert "&lt;b&gt;Question écartée&lt;/b&gt;" in section
+    # Editing without JavaScript comes back to the personal space.
+    edit = re.search(r'href="(/questions/\d+/modifier\?retour=[^"]+)"', section).group(1)
+    assert f"retour=%2Fmoi%2F{token}" in edit or f"retour=/moi/{token}" in edit
+
+
+def test_editing_a_question_from_the_space_without_javascript(
+    programme: Flask, client: FlaskClient, make_attendee
+) -> None:
+    import html as html_module
+
+    attendee_id, token = make_attendee(episodes=(2,))
+    with programme.app_context():
+        episode = db.session.scalars(sa.select(Episode).filter_by(number=2)).one()
+        question = Question(
+            episode_id=episode.id, attendee_id=attendee_id, text="Première version de ma question"
+        )
+        db.session.add(question)
+        db.session.commit()
+        question_id = question.id
+    space = client.get(f"/moi/{token}").get_data(as_text=True)
+    edit = html_module.unescape(
+        re.search(r'href="(/questions/\d+/modifier\?retour=[^"]+)"', space).group(1)
+    )
+    form = client.get(edit).get_data(as_text=True)
+    action = html_module.unescape(
+        re.search(r'<form[^>]*action="([^"]+/modifier[^"]*)"', form).group(1)
+    )
+    # Every hidden field the form carries (the CSRF token, where to come back to).
+    hidden = {
+        name: html_module.unescape(value)
+        for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)
+    }
+    assert hidden["retour"] == f"/moi/{token}"
+    response = client.post(
+        action,
+        data={
+            **hidden,
+            "text": "Seconde version, plus précise, de ma question",
+        },
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"].split("#")[0].endswith(f"/moi/{token}")
+    with programme.app_context():
+        assert (
+            db.session.get(Question, question_id).text
+            == "Seconde version, plus précise, de ma question"
+        )

@@ -86,7 +86,9 @@ def test_other_changes_bump_updated_at_and_the_public_etag_only(
 ) -> None:
     before = episode_one(programme)
     etag_before = facilitator_client.get("/").headers["ETag"]
-    programme.extensions["clock"].freeze(NOW + timedelta(minutes=1))
+    # A second later: the public page's snapshot of the programme is still fresh, so the
+    # edit itself must make this worker show the change at once.
+    programme.extensions["clock"].freeze(NOW + timedelta(seconds=1))
     data = form_data(
         facilitator_client,
         title="Un nouveau titre",
@@ -129,7 +131,7 @@ def test_saving_without_changes_changes_nothing(
     ("changes", "field", "message"),
     [
         ({"title": ""}, "title", "Indiquez le titre de l’épisode."),
-        ({"title": "x" * 301}, "title", "Field cannot be longer"),
+        ({"title": "x" * 301}, "title", "300 caractères au maximum."),
         ({"join_url": "javascript:alert(1)"}, "join_url", "commençant par https://"),
         ({"replay_url": "ftp://example.org/x"}, "replay_url", "commençant par https://"),
         ({"join_url": "https://exa mple.org"}, "join_url", "ne doit pas contenir d’espace"),
@@ -151,8 +153,7 @@ def test_bad_input_gets_a_french_message_next_to_the_field(
         )
         assert response.status_code == 422
         body = response.get_data(as_text=True)
-        if message != "Field cannot be longer":
-            assert message in body
+        assert message in html.unescape(body)
         assert f'id="{field}-erreur"' in body
         assert f'id="{field}"' in body and 'aria-invalid="true"' in body
     after = episode_one(programme)

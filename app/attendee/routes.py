@@ -29,6 +29,7 @@ from ..identity import (
 from ..models import ORGANISATION_KIND_LABELS, Attendee, Episode
 from ..pages import wants_fragment
 from ..programme.services import load_programme_view
+from ..questions.services import questions_for_attendee
 from ..registration.services import followed_episodes
 from . import bp, services
 from .forms import ConfirmForm, LinkRequestForm
@@ -105,9 +106,9 @@ def _space_context(attendee: Attendee, token: str) -> dict:
 def space(token: str) -> Response:
     """The personal space."""
     attendee = _open(token)
-    return private(
-        make_response(render_template("attendee/space.html", **_space_context(attendee, token)))
-    )
+    context = _space_context(attendee, token)
+    context["attendee_questions"] = questions_for_attendee(attendee.id)
+    return private(make_response(render_template("attendee/space.html", **context)))
 
 
 @bp.post("/<token>/episodes/<int:episode_id>")

@@ -28,11 +28,17 @@ class LoginForm(FlaskForm):
 
     email = EmailField(
         "Adresse e-mail",
-        validators=[DataRequired("Indiquez votre adresse e-mail."), Length(max=254)],
+        validators=[
+            DataRequired("Indiquez votre adresse e-mail."),
+            Length(max=254, message="254 caractères au maximum."),
+        ],
     )
     password = PasswordField(
         "Mot de passe",
-        validators=[DataRequired("Indiquez votre mot de passe."), Length(max=1024)],
+        validators=[
+            DataRequired("Indiquez votre mot de passe."),
+            Length(max=1024, message="1024 caractères au maximum."),
+        ],
     )
 
 
@@ -84,7 +90,10 @@ class EpisodeForm(FlaskForm):
 
     title = StringField(
         "Titre",
-        validators=[DataRequired("Indiquez le titre de l’épisode."), Length(max=300)],
+        validators=[
+            DataRequired("Indiquez le titre de l’épisode."),
+            Length(max=300, message="300 caractères au maximum."),
+        ],
     )
     teaser = TextAreaField(
         "Présentation",

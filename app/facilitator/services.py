@@ -19,6 +19,7 @@ from ..clock import utcnow
 from ..database import begin_write
 from ..extensions import db
 from ..models import Episode, Facilitator, FacilitatorAction, Question, QuestionStatus
+from ..programme.services import forget_programme_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +262,7 @@ def update_episode(episode_id: int, values: dict[str, Any], facilitator_id: int)
     episode.updated_by_id = facilitator_id
     record(facilitator_id, "episode.update", f"episode:{episode.id}", ", ".join(changed))
     db.session.commit()
+    forget_programme_snapshot()  # this worker's public pages show the change at once
     return changed
 
 

@@ -80,15 +80,13 @@ def build_calendar(
     calendar.add("refresh-interval", timedelta(hours=12), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT12H")
     episodes = list(episodes)
-    for episode in episodes:
-        calendar.add_component(build_event(site_url, episode, include_join_url=include_join_url))
     if episodes:
         # Only the years the events need: the full 1970-2038 table triples the file.
         first = min(e.starts_at for e in episodes).year
         last = max(e.ends_at for e in episodes).year
-        calendar.add_missing_timezones(
-            first_date=date(first - 1, 1, 1), last_date=date(last + 2, 1, 1)
-        )
+        calendar.add_component(paris_timezone(first - 1, last + 2))
+    for episode in episodes:
+        calendar.add_component(build_event(site_url, episode, include_join_url=include_join_url))
     return calendar
 
 

@@ -23,6 +23,9 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = timedelta(days=90)
+    # Only responses that change the session set the cookie: a shared, public response
+    # (the programme page, static files, calendars) must never carry anyone's cookie.
+    SESSION_REFRESH_EACH_REQUEST = False
 
     # A facilitator's page stays open through a whole episode and more.
     WTF_CSRF_TIME_LIMIT = 12 * 3600

@@ -101,23 +101,46 @@ class Visitor:
         """Opened through the personal link."""
         return self.rights == FULL
 
+    @property
+    def greeting_name(self) -> str:
+        """The first name to greet with: on file for full rights, as typed here otherwise."""
+        if self.full:
+            return self.attendee.first_name
+        return str(session.get("display_name", ""))
 
-def remember(attendee: Attendee, rights: str) -> None:
-    """Tie this browser to the attendee; never lower rights already granted to them."""
+
+def attendee_key(attendee: Attendee) -> str:
+    """What ties a session to this very attendee: ids can come back after an erasure
+    (SQLite reuses the highest freed id), their address and creation time with them do not."""
+    material = f"{attendee.id}:{attendee.email}:{attendee.created_at.isoformat()}"
+    return hashlib.sha256(material.encode()).hexdigest()[:24]
+
+
+def remember(attendee: Attendee, rights: str, display_name: str | None = None) -> None:
+    """Tie this browser to the attendee; never lower rights already granted to them.
+
+    `display_name` is the name this browser typed: a browser with limited rights is
+    greeted with it, never with the name on file (which would reveal who registered).
+    """
     current = session.get("attendee_id")
-    if current == attendee.id and session.get("rights") == FULL:
+    same = current == attendee.id and session.get("attendee_key") == attendee_key(attendee)
+    if same and session.get("rights") == FULL:
         rights = FULL
-    if current != attendee.id:
+    if not same:
         session.pop("question_ids", None)
+        session.pop("display_name", None)
     session["attendee_id"] = attendee.id
+    session["attendee_key"] = attendee_key(attendee)
     session["rights"] = rights
+    if display_name:
+        session["display_name"] = display_name
     session.permanent = True
     g.pop("visitor", None)
 
 
 def forget() -> None:
     """Untie this browser (erasure, sign-out)."""
-    for key in ("attendee_id", "rights", "question_ids"):
+    for key in ("attendee_id", "attendee_key", "rights", "question_ids", "display_name"):
         session.pop(key, None)
     g.pop("visitor", None)
 
@@ -130,7 +153,7 @@ def current_visitor() -> Visitor | None:
     attendee_id = session.get("attendee_id")
     if attendee_id is not None:
         attendee = db.session.get(Attendee, attendee_id)
-        if attendee is None:
+        if attendee is None or session.get("attendee_key") != attendee_key(attendee):
             forget()
         else:
             visitor = Visitor(attendee, session.get("rights", LIMITED))

@@ -114,7 +114,6 @@ def make_test_app(database_url: str, smtp_port: int, **overrides: Any) -> Flask:
         "MAIL_TIMEOUT": 5,
         "OUTBOX_SEND_AFTER_REQUEST": False,
         "RATELIMIT_ENABLED": False,
-        "WTF_CSRF_SSL_STRICT": False,
     }
     config.update(overrides)
     return create_app(config)
@@ -378,9 +377,16 @@ def make_attendee(request: pytest.FixtureRequest) -> Callable[..., tuple[int, st
 
 def sign_in_as(client: FlaskClient, attendee_id: int, rights: str = "full") -> None:
     """Give a test client's session the attendee's rights (as the personal link does)."""
+    from app.identity import attendee_key
+    from app.models import Attendee
+
+    with client.application.app_context():
+        key = attendee_key(db.session.get(Attendee, attendee_id))
     with client.session_transaction() as flask_session:
         flask_session["attendee_id"] = attendee_id
+        flask_session["attendee_key"] = key
         flask_session["rights"] = rights
+        flask_session.permanent = True
 
 
 # ---------------------------------------------------------------- facilitator's space (issue 5)

@@ -45,7 +45,7 @@ def test_personal_space_shows_details_episodes_and_join_links(
     response = client.get(f"/moi/{token}")
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "strict-origin"
     body = response.get_data(as_text=True)
     assert "Camille Martin" in body and "Ville de Rennes" in body
     assert f"{JOIN}2" in body and f"{JOIN}3" in body
@@ -402,3 +402,64 @@ def test_editing_a_question_from_the_space_without_javascript(
             db.session.get(Question, question_id).text
             == "Seconde version, plus précise, de ma question"
         )
+
+
+def test_personal_pages_post_over_https_with_the_origin_as_referrer(
+    programme: Flask, app: Flask, make_attendee
+) -> None:
+    # Over HTTPS Flask-WTF also checks the Referer; the personal pages' "strict-origin"
+    # policy makes browsers send just the origin, which must be enough.
+    programme.config["WTF_CSRF_SSL_STRICT"] = True
+    _, token = make_attendee(episodes=(2,))
+    client = app.test_client()
+    page = client.get(f"/moi/{token}", base_url="https://webinaires.example.org")
+    assert page.headers["Referrer-Policy"] == "strict-origin"
+    with programme.app_context():
+        episode4 = db.session.scalars(sa.select(Episode).filter_by(number=4)).one().id
+    response = client.post(
+        f"/moi/{token}/episodes/{episode4}",
+        data={"csrf_token": csrf_from(page.get_data(as_text=True)), "follow": "1"},
+        base_url="https://webinaires.example.org",
+        headers={"Referer": "https://webinaires.example.org/"},
+    )
+    assert response.status_code == 303
+
+
+def test_an_erased_attendees_browser_never_speaks_for_the_next_one(
+    programme: Flask, app: Flask, make_attendee
+) -> None:
+    _, token = make_attendee(email="alice@example.org", first_name="Alice")
+    phone = app.test_client()
+    phone.get(f"/moi/{token}")
+    laptop = app.test_client()
+    confirm = laptop.get(f"/moi/{token}/effacer").get_data(as_text=True)
+    laptop.post(f"/moi/{token}/effacer", data={"csrf_token": csrf_from(confirm)})
+    # The next registrant may get the same id back (SQLite reuses the highest freed id).
+    register(app.test_client(), htmx=True, email="bruno@example.org", first_name="Bruno")
+    assert phone.get("/inscription/etat").status_code == 204
+    with phone.session_transaction() as session:
+        assert "attendee_id" not in session
+
+
+def test_registering_someone_elses_address_never_shows_their_name(
+    programme: Flask, app: Flask, make_attendee
+) -> None:
+    make_attendee(email="alice@example.org", first_name="Alice")
+    stranger = app.test_client()
+    register(stranger, htmx=True, email="alice@example.org", first_name="Mallory")
+    status = stranger.get("/inscription/etat").get_data(as_text=True)
+    assert "Mallory" in status
+    assert "Alice" not in status
+
+
+def test_a_known_visitor_gets_no_cookie_on_shared_responses(
+    programme: Flask, client: FlaskClient, make_attendee
+) -> None:
+    _, token = make_attendee()
+    assert "Set-Cookie" in client.get(f"/moi/{token}").headers  # the link ties the browser
+    for url in ("/", "/episodes/api", "/cycle.ics", "/confidentialite", "/healthz"):
+        response = client.get(url)
+        assert "Set-Cookie" not in response.headers, url
+    with client.get("/static/js/site.js") as asset:
+        assert "Set-Cookie" not in asset.headers
+    assert "Cookie" not in client.get("/").headers.get("Vary", "")

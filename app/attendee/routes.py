@@ -38,7 +38,9 @@ from .forms import ConfirmForm, LinkRequestForm
 def private(response: Response) -> Response:
     """Personal pages: never cached, never sent as a Referer (the token is in the URL)."""
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # The origin only: the token never leaves the page, and Flask-WTF's HTTPS referrer
+    # check (which "no-referrer" would fail) still sees our own origin.
+    response.headers["Referrer-Policy"] = "strict-origin"
     return response
 
 

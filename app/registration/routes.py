@@ -74,7 +74,7 @@ def register() -> Response:
                 episode_ids=summary["episode_ids"],
             )
         )
-        remember(attendee, LIMITED)
+        remember(attendee, LIMITED, display_name=form.first_name.data)
     if wants_fragment():
         response = make_response(
             render_template("registration/_confirmation.html", summary=summary, episodes=chosen)
@@ -88,7 +88,8 @@ def register() -> Response:
 @bp.get("/inscription/confirmation")
 def confirmation() -> Response:
     """After a plain POST: what was just submitted, and nothing else."""
-    summary = session.get("last_registration")
+    # Shown once: the name and address typed do not stay in the cookie.
+    summary = session.pop("last_registration", None)
     if not summary:
         return redirect(url_for("registration.register"), code=303)
     view = load_programme_view()

@@ -53,6 +53,11 @@ def test_confirmation_email_arrives_complete(programme: Flask, smtp: MailSink) -
     assert "calendar.google.com" in text and "outlook.office.com" in text
     assert "Ouvrir mon espace personnel" in html_part
     assert 'lang="fr"' in html_part
+    raw = smtp.raw[0]
+    # As it travels: the plain `<url>` form, not an RFC 2047 encoded word.
+    assert re.search(
+        rb"List-Unsubscribe: <https://webinaires\.example\.org/moi/[\w-]+/desinscription>", raw
+    )
     unsubscribe = message["List-Unsubscribe"]
     assert unsubscribe.startswith("<https://webinaires.example.org/moi/")
     assert unsubscribe.endswith("/desinscription>")

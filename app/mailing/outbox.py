@@ -7,6 +7,7 @@ Without a configured SMTP server, messages are written as .eml files under insta
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import smtplib
 import threading
@@ -97,9 +98,20 @@ class _TimeoutConnection(Connection):
         return host
 
 
+SMTP_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
 class QuotedPrintableMessage(Message):
     """Flask-Mail sends UTF-8 bodies as 8bit, so a long link makes a line over the 998
     octets SMTP allows (servers answer 500): encode text parts as quoted-printable."""
+
+    def _message(self):  # type: ignore[no-untyped-def]
+        """Flask-Mail's MIME message, with headers folded at 998 octets rather than 78:
+        a long URL header has no space to fold at, and the 78-octet policy turns it into an
+        encoded word, which mail clients do not read as List-Unsubscribe's `<url>`."""
+        message = super()._message()
+        message.policy = SMTP_POLICY
+        return message
 
     def _mimetext(self, text: str | None, subtype: str = "plain") -> MIMEText:
         encoding = Charset("utf-8")

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from . import timefmt
 from .clock import Clock
 from .config import Defaults
+from .converters import BoundedIntConverter
 from .database import configure_engine
 from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate
 
@@ -114,6 +115,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
 
+    app.url_map.converters["int"] = BoundedIntConverter
     _register_template_helpers(app)
     _register_blueprints(app)
     _register_security_headers(app)

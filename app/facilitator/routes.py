@@ -18,6 +18,7 @@ from flask import (
 from flask_login import current_user
 
 from ..clock import utcnow
+from ..converters import db_int
 from ..models import ORGANISATION_KIND_LABELS, QUESTION_STATUS_LABELS, Episode
 from ..pages import render_page_or_fragment, wants_fragment
 from ..timefmt import PARIS
@@ -190,8 +191,8 @@ def _query_args(path: str) -> dict[str, str]:
 def new_questions(slug: str) -> Response:
     """How many questions arrived since the page was loaded; 204 when nothing new to say."""
     episode = _episode_or_404(slug)
-    after = request.args.get("apres", type=int, default=0)
-    already = request.args.get("deja", type=int, default=0)
+    after = request.args.get("apres", type=db_int, default=0)
+    already = request.args.get("deja", type=db_int, default=0)
     count = queries.new_questions_since(episode.id, after)
     if count == already:
         return Response(status=204)
@@ -220,7 +221,7 @@ def order(slug: str) -> Response:
 def move(slug: str) -> Response:
     """Move one question up or down."""
     episode = _episode_or_404(slug)
-    question_id = request.form.get("question_id", type=int)
+    question_id = request.form.get("question_id", type=db_int)
     direction = request.form.get("direction", "")
     if question_id is None or direction not in {"monter", "descendre"}:
         abort(400)
@@ -245,7 +246,7 @@ def live(slug: str) -> str:
     """One question at a time, large, for screen sharing."""
     episode = _episode_or_404(slug)
     questions = running_order(episode.id)
-    position = max(1, min(request.args.get("n", type=int, default=1), max(len(questions), 1)))
+    position = max(1, min(request.args.get("n", type=db_int, default=1), max(len(questions), 1)))
     current = questions[position - 1] if questions else None
     return render_template(
         "facilitator/live.html",
@@ -260,8 +261,8 @@ def live(slug: str) -> str:
 def live_answered(slug: str) -> Response:
     """Mark the shown question answered, then show the next one."""
     episode = _episode_or_404(slug)
-    question_id = request.form.get("question_id", type=int)
-    position = request.form.get("n", type=int, default=1)
+    question_id = request.form.get("question_id", type=db_int)
+    position = request.form.get("n", type=db_int, default=1)
     if question_id is None:
         abort(400)
     try:
@@ -332,10 +333,10 @@ def edit_episode(slug: str) -> Response:
 def registrants() -> str:
     """Everyone registered: search, filter by episode, paginated."""
     all_episodes = queries.episodes()
-    episode_number = request.args.get("episode", type=int)
+    episode_number = request.args.get("episode", type=db_int)
     episode = next((e for e in all_episodes if e.number == episode_number), None)
     q = (request.args.get("q") or "").strip()[:200]
-    page = request.args.get("page", type=int, default=1)
+    page = request.args.get("page", type=db_int, default=1)
     view = queries.registrants_page(q, episode.id if episode else None, page)
     return render_template(
         "facilitator/registrants.html",
@@ -349,7 +350,7 @@ def registrants() -> str:
 @bp.get("/inscrits.csv")
 def registrants_export() -> Response:
     """Registrants as CSV (all, or of one episode)."""
-    episode_number = request.args.get("episode", type=int)
+    episode_number = request.args.get("episode", type=db_int)
     episode = next((e for e in queries.episodes() if e.number == episode_number), None)
     rows = queries.registrants_for_export(episode.id if episode else None)
     name = f"inscrits-episode-{episode.number}.csv" if episode else "inscrits.csv"

@@ -71,3 +71,25 @@ def test_huge_numbers_in_facilitator_queries_are_ignored(
     ):
         response = facilitator_client.post(url, data={**data, "csrf_token": token})
         assert response.status_code < 500, (url, response.status_code)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\t/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/\n/x",
+        " /x",
+    ],
+)
+def test_no_open_redirect_through_return_paths(
+    programme: Flask, client: FlaskClient, make_attendee, target: str
+) -> None:
+    from app.links import local_path
+
+    assert local_path(target) is None
+    assert local_path("/moi/abc?x=1#y") == "/moi/abc?x=1#y"
+    assert local_path("/animation/inscrits", prefix="/animation/") == "/animation/inscrits"
+    assert local_path("/moi/x", prefix="/animation/") is None

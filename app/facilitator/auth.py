@@ -17,6 +17,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from ..extensions import db, limiter, login
+from ..links import local_path
 from . import bp
 from .forms import LoginForm
 from .services import FacilitatorUser, authenticate, load_user
@@ -34,14 +35,7 @@ def _load_user(user_id: str) -> FacilitatorUser | None:
 
 def safe_next(target: str | None) -> str | None:
     """A same-site path under /animation/, else None (no open redirect)."""
-    if not target or len(target) > 500 or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith(bp.url_prefix + "/"):
-        return None
-    if any(ord(char) < 32 for char in target):
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    return local_path(target, prefix=bp.url_prefix + "/")
 
 
 @bp.before_request

@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException, TooManyRequests, default_exceptio
 from ..clock import utcnow
 from ..extensions import db, limiter
 from ..identity import Visitor, current_visitor, note_question_sent
+from ..links import local_path
 from ..models import Episode, Question
 from ..pages import wants_fragment
 from . import bp
@@ -107,15 +108,7 @@ def _episode_or_404(slug: str) -> Episode:
 
 def _safe_return(value: str | None, default: str) -> str:
     """A local path to come back to after a plain POST (never another site)."""
-    if (
-        value
-        and len(value) <= 300
-        and value.startswith("/")
-        and not value.startswith(("//", "/\\"))
-        and not any(c in value for c in "\r\n\\")
-    ):
-        return value
-    return default
+    return local_path(value) or default
 
 
 def _ask_url(episode: Episode) -> str:

@@ -242,3 +242,42 @@ def test_two_workers_never_send_the_same_message_twice(programme: Flask, smtp: M
     smtp.wait_for(6)
     time.sleep(0.3)
     assert len(smtp.messages) == 6
+
+
+def test_a_delivered_message_keeps_no_personal_link(programme: Flask, smtp: MailSink) -> None:
+    register(programme.test_client(), htmx=True)
+    deliver(programme)
+    smtp.wait_for(1)
+    (row,) = outbox(programme)
+    assert row.status == OutboxStatus.SENT
+    assert row.recipient == "camille.martin@example.org" and row.subject
+    assert "/moi/" not in row.body_text + row.body_html + str(row.headers)
+
+
+class OneRefusedHandler(MailSink):
+    """Refuses one address for good, accepts the others."""
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]
+        if address.startswith("refusee"):
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_one_refused_address_does_not_stop_the_others(programme: Flask, database_url: str) -> None:
+    from aiosmtpd.controller import Controller
+
+    sink = OneRefusedHandler()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        mixed = make_test_app(database_url, controller.port)
+        mixed.extensions["clock"].freeze(NOW)
+        for address in ("a@example.org", "refusee@example.org", "b@example.org"):
+            register(mixed.test_client(), htmx=True, email=address)
+        assert deliver(mixed) == {"sent": 2, "retry": 0, "failed": 1}
+        assert sorted(m["To"] for m in sink.wait_for(2)) == ["a@example.org", "b@example.org"]
+        with mixed.app_context():
+            db.engine.dispose()
+    finally:
+        controller.stop()

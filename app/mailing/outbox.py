@@ -226,7 +226,13 @@ def deliver_due(limit: int = 100) -> dict[str, int]:
                     _write_to_folder(message)
             except (smtplib.SMTPException, OSError, BadRecipient, ValueError) as error:
                 _record_failure(row, error, counts)
-                if isinstance(error, smtplib.SMTPResponseException | BadRecipient | ValueError):
+                if isinstance(
+                    error,
+                    smtplib.SMTPResponseException
+                    | smtplib.SMTPRecipientsRefused
+                    | BadRecipient
+                    | ValueError,
+                ):
                     continue  # this message's fault: go on with the next one
                 # The server is unreachable or dropped us: leave the rest for later.
                 connection = _close_quietly(connection)
@@ -238,13 +244,18 @@ def deliver_due(limit: int = 100) -> dict[str, int]:
     return counts
 
 
+#: a message done with keeps who, what and when, not its body: the personal link in it is a
+#: key to someone's data, and only its hash is meant to be stored
+SPENT: dict[str, Any] = {"body_text": "", "body_html": "", "ics": "", "headers": {}}
+
+
 def _mark_sent(row_id: int) -> None:
     """Record a delivery."""
     begin_write()
     db.session.execute(
         sa.update(OutboxMessage)
         .where(OutboxMessage.id == row_id)
-        .values(status=OutboxStatus.SENT, sent_at=utcnow(), last_error="")
+        .values(status=OutboxStatus.SENT, sent_at=utcnow(), last_error="", **SPENT)
     )
     db.session.commit()
 
@@ -261,6 +272,8 @@ def _record_failure(row: OutboxMessage, error: Exception, counts: dict[str, int]
     max_attempts = int(current_app.config.get("OUTBOX_MAX_ATTEMPTS", 8))
     if _is_permanent(error) or row.attempts >= max_attempts:
         row.status = OutboxStatus.FAILED
+        for column, value in SPENT.items():
+            setattr(row, column, value)
         counts["failed"] += 1
     else:
         row.next_attempt_at = utcnow() + _backoff(row.attempts)

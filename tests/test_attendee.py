@@ -100,6 +100,7 @@ def test_follow_and_unfollow_in_place(programme: Flask, client: FlaskClient, mak
         episode2 = db.session.scalars(sa.select(Episode).filter_by(number=2)).one().id
     added = client.post(
         f"/moi/{token}/episodes/{episode4}",
+        data={"follow": "1"},
         headers=htmx_headers(target="mon-episode-4", **{"X-CSRFToken": csrf}),
     )
     assert added.status_code == 200
@@ -107,7 +108,9 @@ def test_follow_and_unfollow_in_place(programme: Flask, client: FlaskClient, mak
     assert "<html" not in fragment and 'id="mon-episode-4"' in fragment
     assert "Vous suivez maintenant l’épisode 4." in fragment
     # Plain POST without JavaScript: 303 back to the space.
-    dropped = client.post(f"/moi/{token}/episodes/{episode2}", data={"csrf_token": csrf})
+    dropped = client.post(
+        f"/moi/{token}/episodes/{episode2}", data={"csrf_token": csrf, "follow": "0"}
+    )
     assert dropped.status_code == 303
     assert f"/moi/{token}#mon-episode-2" in dropped.headers["Location"]
     with programme.app_context():
@@ -117,8 +120,11 @@ def test_follow_and_unfollow_in_place(programme: Flask, client: FlaskClient, mak
         )
     assert numbers == [4]
     # Twice the same click (two tabs): still one registration.
-    client.post(f"/moi/{token}/episodes/{episode4}", data={"csrf_token": csrf})
-    client.post(f"/moi/{token}/episodes/{episode4}", data={"csrf_token": csrf})
+    for _ in range(2):
+        response = client.post(
+            f"/moi/{token}/episodes/{episode4}", data={"csrf_token": csrf, "follow": "1"}
+        )
+        assert response.status_code == 303
     with programme.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Registration)) == 1
 
@@ -132,7 +138,9 @@ def test_a_started_episode_cannot_be_changed(
         first = db.session.scalars(sa.select(Episode).filter_by(number=1)).one()
     programme.extensions["clock"].freeze(first.starts_at + timedelta(seconds=1))
     response = client.post(
-        f"/moi/{token}/episodes/{first.id}", headers=htmx_headers(**{"X-CSRFToken": csrf})
+        f"/moi/{token}/episodes/{first.id}",
+        data={"follow": "0"},
+        headers=htmx_headers(**{"X-CSRFToken": csrf}),
     )
     assert response.status_code == 409
     assert "Cet épisode a commencé" in response.get_data(as_text=True)

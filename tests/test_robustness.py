@@ -43,7 +43,9 @@ def test_huge_ids_in_the_personal_space_are_404(
 
     _, token = make_attendee()
     csrf = csrf_from(client.get(f"/moi/{token}").get_data(as_text=True))
-    response = client.post(f"/moi/{token}/episodes/{HUGE}", data={"csrf_token": csrf})
+    response = client.post(
+        f"/moi/{token}/episodes/{HUGE}", data={"csrf_token": csrf, "follow": "1"}
+    )
     assert response.status_code == 404
 
 

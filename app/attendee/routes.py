@@ -10,6 +10,7 @@ from flask import (
     make_response,
     redirect,
     render_template,
+    request,
     session,
     url_for,
 )
@@ -120,7 +121,12 @@ def toggle_episode(token: str, episode_id: int) -> Response:
     episode = db.session.get(Episode, episode_id)
     if episode is None or episode.series_id != attendee.series_id:
         abort(404)
-    follow = episode.id not in {e.id for e in followed_episodes(attendee.id)}
+    # The form says what the person wants (not "toggle"): a double click or a retried
+    # POST leaves the same result.
+    wanted = request.form.get("follow")
+    if wanted not in ("0", "1"):
+        abort(400)
+    follow = wanted == "1"
     message = ""
     status = 200
     try:

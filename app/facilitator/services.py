@@ -105,6 +105,13 @@ def authenticate(email: str, password: str) -> FacilitatorUser | None:
         return None
     if facilitator is None:
         return None
+    # The bookkeeping below is a write after a read: take the write lock first (SQLite
+    # would otherwise answer "database is locked" to a concurrent writer).
+    facilitator_id = facilitator.id
+    begin_write()
+    facilitator = db.session.get(Facilitator, facilitator_id)
+    if facilitator is None:
+        return None
     facilitator.last_login_at = utcnow()
     if _hasher.check_needs_rehash(facilitator.password_hash):
         facilitator.password_hash = _hasher.hash(password)

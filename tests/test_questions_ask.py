@@ -233,3 +233,18 @@ def test_csrf_token_travels_in_hx_headers_on_the_fragment_root(
     )
     assert response.status_code == 200
     assert len(question_rows(programme)) == 1
+
+
+def test_a_limited_browser_cannot_learn_which_episodes_are_followed(
+    programme: Flask, client: FlaskClient, make_attendee
+) -> None:
+    # Someone typed another person's address at registration: this browser has limited
+    # rights, and the answer must not reveal whether episode 2 or 4 was already followed.
+    attendee_id, _ = make_attendee(episodes=(2,))
+    sign_in_as(client, attendee_id, rights="limited")
+    followed = send(client, programme, QUESTION, number=2).get_data(as_text=True)
+    added = send(client, programme, QUESTION + " Autre angle ?", number=4).get_data(as_text=True)
+    for body, number in ((followed, 2), (added, 4)):
+        assert f"L’épisode {number} fait partie de votre inscription." in body
+        assert "a été ajouté" not in body
+    assert registered_numbers(programme, attendee_id) == {2, 4}

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from ..timefmt import PARIS
+from ..validation import single_line
 
 MAX_SPEAKERS = 10
 
@@ -50,8 +51,13 @@ def http_url(form: FlaskForm, field: Any) -> None:
         return
     if any(char.isspace() or ord(char) < 32 for char in value):
         raise ValidationError("L’adresse ne doit pas contenir d’espace.")
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:  # e.g. "https://[::1": an unbalanced bracket
+        hostname = None
+        parts = None
+    if parts is None or parts.scheme.lower() not in {"http", "https"} or not hostname:
         raise ValidationError(
             "Indiquez une adresse web complète commençant par https:// (ou http://)."
         )
@@ -85,6 +91,10 @@ def format_speakers(speakers: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+#: years an episode may be moved to
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
 class EpisodeForm(FlaskForm):
     """What a facilitator may change on an episode."""
 
@@ -93,6 +103,7 @@ class EpisodeForm(FlaskForm):
         validators=[
             DataRequired("Indiquez le titre de l’épisode."),
             Length(max=300, message="300 caractères au maximum."),
+            single_line,  # the title goes into e-mail subjects
         ],
     )
     teaser = TextAreaField(
@@ -153,6 +164,11 @@ class EpisodeForm(FlaskForm):
                 raise ValidationError("Chaque ligne commence par le nom de la personne.")
             if len(speaker["name"]) > 120 or len(speaker["role"]) > 200:
                 raise ValidationError("Nom ou rôle trop long (120 et 200 caractères au plus).")
+
+    def validate_date(self, field: Any) -> None:
+        """A date calendars and e-mails can carry (and a year a person means)."""
+        if field.data is not None and not MIN_YEAR <= field.data.year <= MAX_YEAR:
+            raise ValidationError(f"Choisissez une date entre {MIN_YEAR} et {MAX_YEAR}.")
 
     def starts_at(self) -> datetime:
         """The start in UTC, from the date and time typed in Paris time."""

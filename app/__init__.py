@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import timefmt
 from .clock import Clock
@@ -96,6 +97,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     _check_production_settings(app)
+
+    proxies = int(app.config.get("PROXY_FIX_X_FOR", 0))
+    if proxies:
+        # Behind a reverse proxy every request comes from the proxy's address: trust that
+        # many X-Forwarded-For hops, or rate limits would count the whole site as one visitor.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.extensions["clock"] = Clock()

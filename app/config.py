@@ -47,6 +47,9 @@ class Defaults:
     # Deliver the outbox right after a request that queued mail (in a background thread).
     OUTBOX_SEND_AFTER_REQUEST = True
 
+    # Reverse proxies in front of the app (X-Forwarded-For hops to trust); 0: none.
+    PROXY_FIX_X_FOR = 0
+
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True

@@ -61,3 +61,34 @@ def test_link_requests_are_rate_limited(limited_app: Flask) -> None:
         statuses.append(response.status_code)
     assert statuses == [200, 200, 429]
     assert response.headers["HX-Retarget"] == "#alerts"
+
+
+def test_behind_a_proxy_each_visitor_has_its_own_count(database_url: str, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    application = make_test_app(
+        database_url,
+        smtp_server[0].port,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_LINK_REQUEST="1 per minute",
+        PROXY_FIX_X_FOR=1,
+    )
+    prepare_schema(application)
+    application.extensions["clock"].freeze(NOW)
+    with application.app_context():
+        load_programme()
+        limiter.reset()
+    try:
+        statuses = []
+        for visitor in ("203.0.113.1", "203.0.113.2", "203.0.113.1"):
+            client = application.test_client()
+            csrf = csrf_from(client.get("/moi/lien").get_data(as_text=True))
+            response = client.post(
+                "/moi/lien",
+                data={"csrf_token": csrf, "email": "x@example.org"},
+                headers={"X-Forwarded-For": visitor},
+            )
+            statuses.append(response.status_code)
+        assert statuses == [200, 200, 429]
+    finally:
+        limiter.enabled = False
+        with application.app_context():
+            db.engine.dispose()

@@ -48,7 +48,7 @@ def _database_url(app: Flask) -> str:
 
 NAV_LINKS = [
     ("registration.register", "S’inscrire"),
-    ("attendee.request_link", "Mon espace"),
+    ("attendee.home", "Mon espace"),
 ]
 
 ERROR_TITLES = {

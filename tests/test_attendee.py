@@ -305,6 +305,8 @@ def test_opening_the_link_gives_full_rights_and_registering_limited(
     with owner.session_transaction() as session:
         assert session["rights"] == "full"
     assert owner.get("/moi").headers["Location"].endswith(f"/moi/{token}")
+    # "Mon espace" in every page's header leads there.
+    assert 'href="/moi">Mon espace</a>' in owner.get("/confidentialite").get_data(as_text=True)
 
 
 def test_retention_purge_erases_old_attendees_only(app: Flask, make_attendee) -> None:

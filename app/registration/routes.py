@@ -27,6 +27,10 @@ def _episode_label(episode: Episode) -> str:
 
 def _render(form: RegistrationForm, upcoming: list[Episode], status: int = 200) -> Response:
     first_error = next(iter(form.errors), None)
+    if first_error is None and wants_fragment() and not form.is_submitted():
+        # Opened in place by "Je m’inscris": the link it replaces is gone, so focus goes
+        # to the first field (else keyboard users are thrown back to the top of the page).
+        first_error = "first_name"
     context = {"form": form, "upcoming": upcoming, "first_error": first_error}
     template = "registration/_form.html" if wants_fragment() else "registration/page.html"
     response = make_response(render_template(template, **context), status)

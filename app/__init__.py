@@ -18,6 +18,7 @@ from .config import Defaults
 from .converters import BoundedIntConverter
 from .database import configure_engine
 from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate
+from .typography import french_spacing
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -166,6 +167,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["time_fr"] = timefmt.time_fr
     app.jinja_env.filters["datetime_fr"] = timefmt.datetime_fr
     app.jinja_env.filters["timestamp_fr"] = timefmt.timestamp_fr
+    app.jinja_env.filters["fr"] = french_spacing
     app.jinja_env.globals["slot_fr"] = timefmt.slot_fr
 
     def asset(filename: str) -> str:

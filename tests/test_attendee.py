@@ -361,9 +361,9 @@ def test_personal_space_lists_my_questions_with_their_status(
     body = client.get(f"/moi/{token}").get_data(as_text=True)
     section = body[body.index('id="mes-questions"') :]
     assert "Combien coûte un budget participatif ?" in section
-    assert "Statut : reçue" in section
-    assert "Statut : retenue" in section
-    assert "Statut : écartée" in section
+    assert "Statut&nbsp;: reçue" in section
+    assert "Statut&nbsp;: retenue" in section
+    assert "Statut&nbsp;: écartée" in section
     assert "&lt;b&gt;Question écartée&lt;/b&gt;" in section
     # Editing without JavaScript comes back to the personal space.
     edit = re.search(r'href="(/questions/\d+/modifier\?retour=[^"]+)"', section).group(1)

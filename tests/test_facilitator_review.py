@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ REVIEW = f"/animation/episodes/{EPISODE}/questions"
 def text_of(response) -> str:  # type: ignore[no-untyped-def]
     """Visible text, tags removed, spaces folded."""
     body = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
-    return re.sub(r"\s+", " ", normalise_spaces(body))
+    return re.sub(r"\s+", " ", normalise_spaces(html.unescape(body)))
 
 
 def question(app: Flask, question_id: int) -> Question:

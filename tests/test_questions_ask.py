@@ -118,7 +118,7 @@ def test_sending_replaces_the_form_with_a_confirmation_and_the_list(
     assert "Question envoyée" in body
     assert "a été ajouté à votre inscription" not in body
     assert html.escape(QUESTION, quote=False).replace("’", "’") in body or QUESTION in text_of(body)
-    assert "Statut : reçue" in body
+    assert "Statut&nbsp;: reçue" in body
     assert "<textarea" not in body
     assert response.headers["HX-Trigger"] == "questions-changed"
     [question] = question_rows(programme)

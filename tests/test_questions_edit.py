@@ -99,7 +99,7 @@ def test_edit_and_withdraw_without_javascript(
 
     confirm = client.get(f"/questions/{question_id}/retirer")
     assert confirm.status_code == 200
-    assert "Retirer cette question ?" in confirm.get_data(as_text=True)
+    assert "Retirer cette question&nbsp;?" in confirm.get_data(as_text=True)
     assert question_rows(programme)  # a GET never deletes
     gone = client.post(
         f"/questions/{question_id}/retirer", data={"csrf_token": token, "retour": "/moi/abc"}
@@ -252,7 +252,7 @@ def test_personal_space_partial_lists_questions_with_their_status(
         assert all(g.open for g in groups)
         html = render_template("questions/_attendee_questions.html", attendee_questions=groups)
     assert '<h2 id="titre-mes-questions">Mes questions</h2>' in html
-    labels = re.findall(r"Statut : (\w+)", html)
+    labels = re.findall(r"Statut&nbsp;: (\w+)", html)
     assert labels == ["retenue", "écartée", "reçue", "répondue"]
     assert html.count(">Modifier</a>") == 4
     assert "retour=/moi/jeton-de-test" in html

@@ -69,7 +69,7 @@ def test_the_form_says_questions_are_closed_once_started(
     # The programme page says it too, instead of offering the link.
     body = client.get("/").get_data(as_text=True)
     assert body.count(">Poser une question<") == 6
-    assert "Questions closes : elles sont reçues jusqu’au début de l’épisode." in body
+    assert "Questions closes&nbsp;: elles sont reçues jusqu’au début de l’épisode." in body
 
 
 def test_edit_and_withdraw_close_at_the_start(

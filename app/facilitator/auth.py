@@ -35,7 +35,11 @@ def _load_user(user_id: str) -> FacilitatorUser | None:
 
 def safe_next(target: str | None) -> str | None:
     """A same-site path under /animation/, else None (no open redirect)."""
-    return local_path(target, prefix=bp.url_prefix + "/")
+    path = local_path(target, prefix=bp.url_prefix + "/")
+    if path is None:
+        return None
+    # request.full_path ends with a bare "?" when there is no query string.
+    return path.removesuffix("?")
 
 
 @bp.before_request

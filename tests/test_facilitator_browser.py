@@ -234,6 +234,8 @@ def test_episode_edit_in_place(fac_app: Flask, page: Page, base_url: str) -> Non
     page.get_by_label("Heure de début (heure de Paris)").fill("14:30")
     page.get_by_role("button", name="Enregistrer").click()
     expect(page.get_by_role("status").filter(has_text="Épisode enregistré")).to_be_visible()
+    # The date and time under the heading follow the change.
+    expect(page.locator("#episode-heading time")).to_contain_text("14 h 30 – 15 h 30")
     assert_accessible(page, "edit saved")
     with fac_app.app_context():
         episode = db.session.scalars(sa.select(Episode).filter_by(number=1)).one()

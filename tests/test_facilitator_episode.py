@@ -98,7 +98,11 @@ def test_other_changes_bump_updated_at_and_the_public_etag_only(
     )
     response = facilitator_client.post(EDIT, data=data, headers=htmx_headers(target="episode-form"))
     assert response.status_code == 200
-    assert "Épisode enregistré" in response.get_data(as_text=True)
+    fragment = response.get_data(as_text=True)
+    assert "Épisode enregistré" in fragment
+    # The heading above the form follows the new title (out-of-band swap).
+    assert '<div id="episode-heading" hx-swap-oob="true">' in fragment
+    assert "Un nouveau titre" in fragment.split('id="episode-form"')[0]
     after = episode_one(programme)
     assert after.title == "Un nouveau titre"
     assert after.sequence == before.sequence

@@ -26,9 +26,15 @@ def create_command(email: str) -> None:
             f"Mot de passe ({MIN_PASSWORD_LENGTH} caractères au moins)",
             hide_input=True,
             err=True,
+            prompt_suffix="\u00a0: ",
         )
         check_password(password)
-        again = click.prompt("Le même mot de passe, une seconde fois", hide_input=True, err=True)
+        again = click.prompt(
+            "Le même mot de passe, une seconde fois",
+            hide_input=True,
+            err=True,
+            prompt_suffix="\u00a0: ",
+        )
         if again != password:
             raise AccountError("Les deux mots de passe ne sont pas identiques : rien n’a été créé.")
         create_facilitator(address, password)

@@ -325,6 +325,7 @@ def edit_episode(slug: str) -> Response:
         episode=episode,
         form=form,
         saved=saved,
+        refresh_heading=True,
     )
 
 

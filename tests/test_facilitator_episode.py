@@ -176,3 +176,34 @@ def test_bad_input_gets_a_french_message_next_to_the_field(
         before.starts_at,
         before.updated_at,
     )
+
+
+def test_moving_an_episode_mails_its_registrants_the_new_time(
+    facilitator_client: FlaskClient, programme: Flask, make_attendee, smtp
+) -> None:  # type: ignore[no-untyped-def]
+    from app.mailing.outbox import deliver_due
+
+    make_attendee(email="suit-1@example.org", episodes=(1, 2))
+    make_attendee(email="suit-aussi@example.org", episodes=(1,))
+    make_attendee(email="ne-suit-pas@example.org", episodes=(2,))
+    response = facilitator_client.post(
+        EDIT, data=form_data(facilitator_client, date="2026-11-26", time="14:30")
+    )
+    assert response.status_code == 303
+    with programme.app_context():
+        assert deliver_due()["sent"] == 2
+    messages = smtp.wait_for(2)
+    assert sorted(m["To"] for m in messages) == ["suit-1@example.org", "suit-aussi@example.org"]
+    text = messages[0].get_body(("plain",)).get_content().replace("\u00a0", " ")
+    assert "jeudi 26 novembre 2026 · 14 h 30 – 15 h 30 (heure de Paris)" in text
+    (attachment,) = list(messages[0].iter_attachments())
+    event = icalendar.Calendar.from_ical(attachment.get_content()).walk("VEVENT")[0]
+    assert str(event["UID"]) == "episode-participation-1@webinaires.example.org"
+    assert int(event["SEQUENCE"]) == 1
+    # A change that does not move the episode mails nobody.
+    smtp.clear()
+    facilitator_client.post(
+        EDIT, data=form_data(facilitator_client, time="14:30", title="Titre retouché")
+    )
+    with programme.app_context():
+        assert deliver_due()["sent"] == 0

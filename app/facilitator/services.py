@@ -18,7 +18,17 @@ from flask_login import UserMixin
 from ..clock import utcnow
 from ..database import begin_write
 from ..extensions import db
-from ..models import Episode, Facilitator, FacilitatorAction, Question, QuestionStatus
+from ..mailing.notifications import queue_episode_rescheduled
+from ..mailing.outbox import nudge_outbox
+from ..models import (
+    Attendee,
+    Episode,
+    Facilitator,
+    FacilitatorAction,
+    Question,
+    QuestionStatus,
+    Registration,
+)
 from ..programme.services import forget_programme_snapshot
 
 log = logging.getLogger(__name__)
@@ -263,13 +273,23 @@ def update_episode(episode_id: int, values: dict[str, Any], facilitator_id: int)
         return []
     for name in changed:
         setattr(episode, name, values[name])
-    if any(name in _TIMING_FIELDS for name in changed):
+    moved = any(name in _TIMING_FIELDS for name in changed)
+    if moved:
         episode.sequence = (episode.sequence or 0) + 1
     episode.updated_at = utcnow()
     episode.updated_by_id = facilitator_id
     record(facilitator_id, "episode.update", f"episode:{episode.id}", ", ".join(changed))
+    if moved and episode.state(utcnow()) == "upcoming":
+        registrants = db.session.scalars(
+            sa.select(Attendee)
+            .join(Registration, Registration.attendee_id == Attendee.id)
+            .where(Registration.episode_id == episode.id)
+        ).all()
+        queue_episode_rescheduled(episode, registrants)
     db.session.commit()
     forget_programme_snapshot()  # this worker's public pages show the change at once
+    if moved:
+        nudge_outbox()
     return changed
 
 

@@ -84,3 +84,26 @@ def queue_personal_link(attendee: Attendee, token: str) -> None:
         headers=_unsubscribe_headers(token),
         attendee_id=attendee.id,
     )
+
+
+def queue_episode_rescheduled(episode: Episode, attendees: Sequence[Attendee]) -> int:
+    """Tell each registrant the new time, with the updated .ics (same UID, higher SEQUENCE:
+    calendars that imported the first file replace the event when they open this one)."""
+    site = current_app.config["SITE_URL"]
+    calendar = ics_bytes(
+        build_calendar(site, [episode], "Mes webinaires participation", include_join_url=True)
+    ).decode("utf-8")
+    (links,) = _calendar_entries([episode])
+    for attendee in attendees:
+        context = {"attendee": attendee, "episode": episode, "links": links, "site_url": site}
+        queue_message(
+            kind="episode_rescheduled",
+            recipient=attendee.email,
+            subject=f"Nouvel horaire : épisode {episode.number} du cycle de webinaires",
+            body_text=render_template("email/episode_rescheduled.txt", **context),
+            body_html=render_template("email/episode_rescheduled.html", **context),
+            ics=calendar,
+            attendee_id=attendee.id,
+            episode_id=episode.id,
+        )
+    return len(attendees)

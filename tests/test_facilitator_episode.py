@@ -207,3 +207,14 @@ def test_moving_an_episode_mails_its_registrants_the_new_time(
     )
     with programme.app_context():
         assert deliver_due()["sent"] == 0
+
+
+def test_the_journal_speaks_french(facilitator_client: FlaskClient, programme: Flask) -> None:
+    facilitator_client.post(
+        EDIT, data=form_data(facilitator_client, time="15:00", title="Titre du journal")
+    )
+    page = html.unescape(facilitator_client.get("/animation/journal").get_data(as_text=True))
+    assert "Épisode modifié" in page
+    assert "titre, date et heure" in page
+    assert "épisode n°\u00a01" in page
+    assert "episode.update" not in page and "starts_at" not in page

@@ -29,9 +29,12 @@ from .export import questions_csv, registrants_csv
 from .forms import EpisodeForm, NoteForm, format_speakers, parse_speakers
 from .notifications import followup_content, render_followup, send_followup_to_registrants
 from .services import (
+    ACTION_LABELS,
     QUESTION_ACTIONS,
     FollowupRefused,
     act_on_question,
+    describe_detail,
+    describe_target,
     move_in_order,
     running_order,
     save_note,
@@ -413,4 +416,10 @@ def followup(slug: str) -> Response:
 @bp.get("/journal")
 def journal() -> str:
     """Who changed what, when (latest first)."""
-    return render_template("facilitator/journal.html", actions=queries.recent_actions())
+    return render_template(
+        "facilitator/journal.html",
+        actions=queries.recent_actions(),
+        ACTION_LABELS=ACTION_LABELS,
+        describe_target=describe_target,
+        describe_detail=describe_detail,
+    )

@@ -153,6 +153,48 @@ QUESTION_ACTIONS: dict[str, dict[str, Any]] = {
     "publier": {"published": True},
     "depublier": {"published": False},
 }
+#: the audit trail's action codes, as the journal shows them
+ACTION_LABELS: dict[str, str] = {
+    "account.create": "Compte créé",
+    "login": "Connexion",
+    "episode.update": "Épisode modifié",
+    "episode.followup": "Suivi envoyé",
+    "question.nouvelle": "Question remise en « nouvelle »",
+    "question.retenue": "Question retenue",
+    "question.repondue": "Question marquée répondue",
+    "question.ecartee": "Question écartée",
+    "question.publier": "Question publiée",
+    "question.depublier": "Question dépubliée",
+    "question.note": "Note privée",
+    "order.up": "Question montée dans l’ordre",
+    "order.down": "Question descendue dans l’ordre",
+}
+#: field names in "episode.update" details
+FIELD_LABELS: dict[str, str] = {
+    "title": "titre",
+    "teaser": "présentation",
+    "starts_at": "date et heure",
+    "duration_minutes": "durée",
+    "speakers": "intervenants",
+    "join_url": "lien du direct",
+    "replay_url": "lien du replay",
+}
+
+
+def describe_target(target: str) -> str:
+    """'episode:3' → 'épisode n° 3' (the journal speaks French)."""
+    kind, _, number = target.partition(":")
+    names = {"episode": "épisode", "question": "question", "facilitator": "compte"}
+    return f"{names.get(kind, kind)} n°\u00a0{number}" if number else target
+
+
+def describe_detail(action: str, detail: str) -> str:
+    """Field names of an episode edit in French; other details as they are."""
+    if action == "episode.update":
+        return ", ".join(FIELD_LABELS.get(name.strip(), name.strip()) for name in detail.split(","))
+    return detail
+
+
 #: statuses that keep a place in the live running order
 ORDERED_STATUSES = (QuestionStatus.SELECTED, QuestionStatus.ANSWERED)
 

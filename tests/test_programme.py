@@ -339,3 +339,10 @@ def test_healthz_reports_a_dead_database(tmp_path: Path) -> None:
 def test_privacy_page(client: FlaskClient, programme: Flask) -> None:
     text = page_text(client.get("/confidentialite"))
     assert "Qui traite vos données" in text and "Combien de temps" in text
+
+
+def test_an_upcoming_episode_page_offers_registration(
+    programme: Flask, client: FlaskClient
+) -> None:
+    body = client.get("/episodes/api").get_data(as_text=True)
+    assert 'href="/inscription">Je m’inscris</a>' in body

@@ -362,3 +362,15 @@ def test_live_view_shows_one_question_and_marks_it_answered(
     assert response.headers["Location"].endswith("/direct?n=2")
     assert question(programme, first).status == "repondue"
     assert facilitator_client.get(live_url, query_string={"n": 99}).status_code == 200
+
+
+def test_question_text_is_inert_on_every_facilitator_view(
+    programme: Flask, facilitator_client: FlaskClient, make_question
+) -> None:
+    payload = '<img src=x onerror=alert(1)> <b hx-get="/animation/" hx-trigger="load">x</b>'
+    make_question(text=payload, status="retenue")
+    base = "/animation/episodes/plateformes-civictech"
+    for url in (f"{base}/questions", f"{base}/ordre", f"{base}/direct", f"{base}/impression"):
+        body = facilitator_client.get(url).get_data(as_text=True)
+        assert "<img src=x" not in body and '<b hx-get="/animation/"' not in body, url
+        assert re.search(r"<p[^>]*hx-disable[^>]*>&lt;img src=x", body), url

@@ -6,11 +6,12 @@ import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 
 from ..clock import utcnow
 from ..database import begin_write
 from ..extensions import db
+from ..links import site_link
 from ..mailing.outbox import BadRecipient, nudge_outbox, queue_message
 from ..models import Attendee, Episode, Question, QuestionStatus, Registration
 from .services import FollowupRefused, claim_followup, record
@@ -29,11 +30,6 @@ class FollowupContent:
     answered: list[str]
     next_episode: Episode | None
     next_episode_url: str
-
-
-def site_link(endpoint: str, **values: object) -> str:
-    """An absolute link from the configured site address, never the request's Host."""
-    return current_app.config["SITE_URL"].rstrip("/") + url_for(endpoint, **values)
 
 
 def followup_content(episode: Episode) -> FollowupContent:

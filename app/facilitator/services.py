@@ -12,9 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from email_validator import EmailNotValidError, validate_email
 from flask_login import UserMixin
 
+from .. import validation
 from ..clock import utcnow
 from ..database import begin_write
 from ..extensions import db
@@ -75,10 +75,9 @@ def load_user(user_id: str) -> FacilitatorUser | None:
 def normalise_email(raw: str) -> str:
     """Syntax-checked, lower-cased address (no DNS lookup), or AccountError."""
     try:
-        checked = validate_email(raw.strip(), check_deliverability=False)
-    except EmailNotValidError as error:
+        return validation.normalise_email(raw.strip())
+    except ValueError as error:
         raise AccountError(f"Adresse e-mail invalide : « {raw} ».") from error
-    return checked.normalized.lower()
 
 
 def check_password(password: str) -> None:

@@ -72,7 +72,3 @@ class VoteForm(FlaskForm):
         validators=[AnyOf(["soutenir", "retirer"], message="Action de vote inconnue.")]
     )
     tri = HiddenField()
-
-
-class ConfirmForm(FlaskForm):
-    """A confirmation step with nothing but the CSRF token."""

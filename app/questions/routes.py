@@ -25,6 +25,7 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException, TooManyRequests, default_exceptions
 
+from ..attendee.forms import ConfirmForm
 from ..clock import utcnow
 from ..extensions import db, limiter
 from ..identity import Visitor, current_visitor, note_question_sent
@@ -32,7 +33,7 @@ from ..links import local_path
 from ..models import Episode, Question
 from ..pages import wants_fragment
 from . import bp
-from .forms import MAX_LENGTH, MIN_LENGTH, ConfirmForm, QuestionForm, VoteForm
+from .forms import MAX_LENGTH, MIN_LENGTH, QuestionForm, VoteForm
 from .services import (
     DEFAULT_SORT,
     SORTS,

@@ -251,7 +251,7 @@ def live_server(
 
 
 @pytest.fixture
-def live_app(live_server: LiveServer) -> Flask:
+def live_app(live_server: LiveServer) -> Iterator[Flask]:
     """The live server's app, on an empty database with the seed programme, clock at NOW."""
     application = live_server.app
     prepare_schema(application)
@@ -259,7 +259,13 @@ def live_app(live_server: LiveServer) -> Flask:
     application.extensions.pop("page_cache", None)
     with application.app_context():
         load_programme()
-    return application
+    yield application
+    # Mail queued by this test is delivered now, not into the next test's SMTP sink.
+    from app.mailing.outbox import deliver_due
+
+    with application.app_context():
+        deliver_due()
+        db.session.remove()
 
 
 def _chromium_path() -> str | None:

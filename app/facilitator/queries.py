@@ -186,11 +186,6 @@ class ReviewPage:
     filters: ReviewFilters
     max_id: int
 
-    @property
-    def all_count(self) -> int:
-        """Questions of the episode, all statuses."""
-        return sum(self.counts.values())
-
 
 def status_counts(episode_id: int) -> tuple[dict[str, int], int]:
     """Questions per status and the highest question id, in one query."""

@@ -35,10 +35,6 @@ class ProgrammeView:
         """Episodes that have not started yet."""
         return [e for e in self.episodes if e.state(now) == "upcoming"]
 
-    def next_after(self, episode: Episode) -> Episode | None:
-        """The episode that follows, if any."""
-        return next((e for e in self.episodes if e.number > episode.number), None)
-
 
 @dataclass(frozen=True)
 class ProgrammeSnapshot:
@@ -48,7 +44,6 @@ class ProgrammeSnapshot:
     version: tuple
     #: (id, starts_at, ends_at) per episode
     times: tuple[tuple[int, datetime, datetime], ...]
-    slugs: frozenset[str]
     #: ETags already computed for this version, by page kind and states
     etags: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -99,7 +94,6 @@ def programme_snapshot(now: datetime | None = None) -> ProgrammeSnapshot | None:
             tuple((row[2], row[3], row[4], row[5], row[6], row[7]) for row in rows),
         ),
         times=tuple((row[2], row[4], row[4] + timedelta(minutes=row[5])) for row in rows),
-        slugs=frozenset(row[3] for row in rows),
     )
     store["snapshot"] = snapshot
     return snapshot

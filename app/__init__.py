@@ -8,16 +8,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from flask import Flask, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import timefmt
+from . import http, timefmt, vocabulary
 from .clock import Clock
 from .config import Defaults
 from .converters import BoundedIntConverter
 from .database import configure_engine
 from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate
+from .mailing import worker as outbox_worker
 from .typography import french_spacing
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -51,42 +51,6 @@ NAV_LINKS = [
     ("registration.register", "S’inscrire"),
     ("attendee.home", "Mon espace"),
 ]
-
-ERROR_TITLES = {
-    400: "Requête invalide",
-    403: "Accès refusé",
-    404: "Page introuvable",
-    405: "Méthode non autorisée",
-    409: "Action impossible",
-    410: "Lien expiré",
-    413: "Envoi trop volumineux",
-    422: "Données invalides",
-    429: "Trop de tentatives",
-    500: "Erreur du serveur",
-    503: "Service indisponible",
-}
-
-ERROR_MESSAGES = {
-    400: "La requête n’a pas pu être comprise. Rechargez la page et réessayez.",
-    403: "Vous n’avez pas accès à cette page.",
-    404: "Cette page n’existe pas ou plus. Vérifiez l’adresse, ou repartez du programme.",
-    405: "Cette adresse ne s’utilise pas de cette façon.",
-    410: "Ce lien n’est plus valable.",
-    413: "Ce que vous avez envoyé est trop volumineux.",
-    429: "Trop de tentatives en peu de temps. Patientez une minute puis réessayez.",
-    500: "Une erreur est survenue de notre côté. Réessayez dans un instant.",
-    503: "Le service est momentanément indisponible. Réessayez dans un instant.",
-}
-
-
-def _error_message(code: int | None, error: HTTPException | None = None) -> str:
-    """French text for an error page; our own aborts may carry a French description."""
-    description = getattr(error, "description", None)
-    if code not in ERROR_MESSAGES and description:
-        return str(description)
-    if description and getattr(error, "french", False):
-        return str(description)
-    return ERROR_MESSAGES.get(code or 500, "Une erreur est survenue. Réessayez dans un instant.")
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -127,7 +91,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _register_template_helpers(app)
     _register_blueprints(app)
     _register_security_headers(app)
-    _register_error_pages(app)
+    http.init_app(app)
+    outbox_worker.init_app(app)
     _register_cli(app)
     return app
 
@@ -179,8 +144,9 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["nav_links"] = lambda: [
         (endpoint, label) for endpoint, label in NAV_LINKS if endpoint in app.view_functions
     ]
-    app.jinja_env.globals["error_title"] = lambda code: ERROR_TITLES.get(code, "Erreur")
-    app.jinja_env.globals["error_message"] = _error_message
+    # The vocabulary: templates iterate these enums and read their labels.
+    for name in ("EpisodeState", "QuestionStatus", "ReviewAction", "OrderMove", "OrganisationKind"):
+        app.jinja_env.globals[name] = getattr(vocabulary, name)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -220,29 +186,6 @@ def _register_security_headers(app: Flask) -> None:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         # Pages and their htmx fragments share URLs: caches must keep them apart.
         response.vary.add("HX-Request")
-        return response
-
-
-def _register_error_pages(app: Flask) -> None:
-    """French error pages; an htmx request gets a short fragment instead."""
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
-        template = (
-            "errors/_message.html" if request.headers.get("HX-Request") else "errors/page.html"
-        )
-        response = app.make_response(
-            (render_template(template, error=error, code=error.code), error.code or 500)
-        )
-        if error.code == 429 or error.code == 405:
-            for key, value in error.get_headers():
-                if key.lower() in {"retry-after", "allow"}:
-                    response.headers[key] = value
-        if request.headers.get("HX-Request"):
-            # Show the message in the page's alert region rather than in place of the
-            # fragment the person was filling in (which would lose what they typed).
-            response.headers["HX-Retarget"] = "#alerts"
-            response.headers["HX-Reswap"] = "innerHTML"
         return response
 
 

@@ -1,8 +1,9 @@
-"""Engine set-up per database and the write-transaction helpers shared by services."""
+"""Engine set-up per database, and the one way to write: `with write(): ...`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,7 +37,7 @@ def configure_engine(engine: sa.Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def begin_write() -> None:
+def _begin_write() -> None:
     """Start the session's transaction as a writer (IMMEDIATE on SQLite)."""
     session = db.session()  # the request's Session behind the scoped_session proxy
     if session.in_transaction():
@@ -44,6 +45,28 @@ def begin_write() -> None:
         # so the write lock is taken before anything is read for the write.
         session.rollback()
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+@contextmanager
+def write() -> Iterator[None]:
+    """One write transaction: the write lock first, commit at the end, roll back on any error.
+
+    Whatever the block queued (mail in the outbox) is handed on by the session's
+    after-commit hooks, never by a call the caller must remember.
+    """
+    _begin_write()
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` literally anywhere (%, _ and \\ escaped)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def insert_ignoring_conflicts(

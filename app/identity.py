@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import g, session
 
 from .clock import utcnow
-from .database import begin_write
+from .database import write
 from .extensions import db
 from .models import Attendee, AttendeeToken
 
@@ -82,19 +82,24 @@ def mark_token_used(token: str) -> None:
     used = db.session.scalar(sa.select(AttendeeToken.last_used_at).filter_by(token_hash=digest))
     if used is not None and used > recently:
         return
-    begin_write()
-    db.session.execute(
-        sa.update(AttendeeToken).where(AttendeeToken.token_hash == digest).values(last_used_at=now)
-    )
-    db.session.commit()
+    with write():
+        db.session.execute(
+            sa.update(AttendeeToken)
+            .where(AttendeeToken.token_hash == digest)
+            .values(last_used_at=now)
+        )
 
 
 @dataclass
 class Visitor:
-    """The attendee this browser speaks for, and with which rights."""
+    """The attendee this browser speaks for, with which rights, and what it sent."""
 
     attendee: Attendee
     rights: str
+    #: questions sent from this browser (what a limited browser may see as its own)
+    sent_here: list[int] = field(default_factory=list)
+    #: the first name this browser typed when it registered
+    typed_name: str = ""
 
     @property
     def full(self) -> bool:
@@ -104,9 +109,13 @@ class Visitor:
     @property
     def greeting_name(self) -> str:
         """The first name to greet with: on file for full rights, as typed here otherwise."""
-        if self.full:
-            return self.attendee.first_name
-        return str(session.get("display_name", ""))
+        return self.attendee.first_name if self.full else self.typed_name
+
+    def may_see(self, question_id: int, attendee_id: int) -> bool:
+        """Full rights see all of the attendee's questions; limited ones those sent from here."""
+        if self.attendee.id != attendee_id:
+            return False
+        return self.full or question_id in self.sent_here
 
 
 def attendee_key(attendee: Attendee) -> str:
@@ -156,7 +165,12 @@ def current_visitor() -> Visitor | None:
         if attendee is None or session.get("attendee_key") != attendee_key(attendee):
             forget()
         else:
-            visitor = Visitor(attendee, session.get("rights", LIMITED))
+            visitor = Visitor(
+                attendee,
+                session.get("rights", LIMITED),
+                sent_here=[int(i) for i in session.get("question_ids", [])],
+                typed_name=str(session.get("display_name", "")),
+            )
     g.visitor = visitor
     return visitor
 
@@ -167,10 +181,4 @@ def note_question_sent(question_id: int) -> None:
     if question_id not in ids:
         ids.append(question_id)
     session["question_ids"] = ids[-200:]
-
-
-def may_see_question(visitor: Visitor | None, question_id: int, attendee_id: int) -> bool:
-    """Full rights see all of the attendee's questions; limited ones those sent from here."""
-    if visitor is None or visitor.attendee.id != attendee_id:
-        return False
-    return visitor.full or question_id in session.get("question_ids", [])
+    g.pop("visitor", None)

@@ -1,11 +1,14 @@
-"""Absolute links for e-mails and calendars, from FLASK_SITE_URL, never from the request."""
+"""Addresses: absolute links for e-mails and calendars (from FLASK_SITE_URL, never from the
+request), the one builder of an episode's address, and the check of return paths."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, url_for
+
+from .models import Episode
 
 
 def site_link(endpoint: str, **values: Any) -> str:
@@ -15,18 +18,33 @@ def site_link(endpoint: str, **values: Any) -> str:
     return current_app.config["SITE_URL"].rstrip("/") + path
 
 
+def site_host() -> str:
+    """The configured site's host name (calendar UIDs, Message-IDs)."""
+    return urlsplit(current_app.config["SITE_URL"]).hostname or "localhost"
+
+
+def episode_url(episode: Episode, *, external: bool = False, **values: Any) -> str:
+    """The address of an episode's page: a path for our pages, absolute for mail and calendars."""
+    if external:
+        return site_link("programme.episode", slug=episode.slug, **values)
+    return url_for("programme.episode", slug=episode.slug, **values)
+
+
 def local_path(target: str | None, prefix: str = "/") -> str | None:
     """`target` if it is a path on this site under `prefix`, else None (no open redirect).
 
     Browsers drop tabs and line breaks from URLs and read a backslash as a slash, so
     "/\\t/evil.example" would lead elsewhere: any control character, space or backslash
-    is refused.
+    is refused; so is anything the URL parser cannot read.
     """
     if not target or len(target) > 500 or target.startswith("//"):
         return None
     if any(ord(char) <= 0x20 or ord(char) == 0x7F or char == "\\" for char in target):
         return None
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # "http://[x": an unbalanced bracket
+        return None
     if parts.scheme or parts.netloc or not parts.path.startswith(prefix):
         return None
     return target

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .clock import utcnow
 from .extensions import db
+from .vocabulary import EpisodeState, QuestionStatus
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -27,6 +28,24 @@ class UTCDateTime(sa.types.TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+class EnumText(sa.types.TypeDecorator):
+    """A StrEnum stored as its value in a VARCHAR, given back as the enum member (a new
+    member needs no change of database type)."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[enum.StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> enum.StrEnum | None:
+        return None if value is None else self.enum_class(value)
 
 
 class Series(db.Model):
@@ -93,44 +112,13 @@ class Episode(db.Model):
         """End of the live, UTC."""
         return self.starts_at + timedelta(minutes=self.duration_minutes)
 
-    def state(self, now: datetime) -> str:
+    def state(self, now: datetime) -> EpisodeState:
         """Say whether the episode is upcoming, live or over at `now`."""
-        if now < self.starts_at:
-            return "upcoming"
-        if now < self.ends_at:
-            return "live"
-        return "past"
+        return EpisodeState.at(self.starts_at, self.ends_at, now)
 
     def accepts_questions(self, now: datetime) -> bool:
         """Questions are open until the live starts."""
         return now < self.starts_at
-
-
-class OrganisationKind(enum.StrEnum):
-    """Kinds of organisation offered in the registration form."""
-
-    COLLECTIVITE = "collectivite"
-    INTERCOMMUNALITE = "intercommunalite"
-    ETAT = "etat"
-    ETABLISSEMENT_PUBLIC = "etablissement_public"
-    ASSOCIATION = "association"
-    ENTREPRISE = "entreprise"
-    RECHERCHE = "recherche"
-    CITOYEN = "citoyen"
-    AUTRE = "autre"
-
-
-ORGANISATION_KIND_LABELS: dict[str, str] = {
-    OrganisationKind.COLLECTIVITE: "Collectivité territoriale (commune, département, région)",
-    OrganisationKind.INTERCOMMUNALITE: "Intercommunalité (métropole, communauté d’agglomération…)",
-    OrganisationKind.ETAT: "Administration de l’État",
-    OrganisationKind.ETABLISSEMENT_PUBLIC: "Établissement public",
-    OrganisationKind.ASSOCIATION: "Association",
-    OrganisationKind.ENTREPRISE: "Entreprise",
-    OrganisationKind.RECHERCHE: "Recherche ou enseignement",
-    OrganisationKind.CITOYEN: "Citoyenne ou citoyen",
-    OrganisationKind.AUTRE: "Autre",
-}
 
 
 class Attendee(db.Model):
@@ -196,29 +184,6 @@ class Registration(db.Model):
     episode: Mapped[Episode] = relationship(back_populates="registrations")
 
 
-class QuestionStatus(enum.StrEnum):
-    """Review status of a question, as the facilitator sees it."""
-
-    NEW = "nouvelle"
-    SELECTED = "retenue"
-    ANSWERED = "repondue"
-    DISMISSED = "ecartee"
-
-
-#: labels for the facilitator
-QUESTION_STATUS_LABELS: dict[str, str] = {
-    QuestionStatus.NEW: "nouvelle",
-    QuestionStatus.SELECTED: "retenue",
-    QuestionStatus.ANSWERED: "répondue",
-    QuestionStatus.DISMISSED: "écartée",
-}
-#: labels for the author of the question
-QUESTION_STATUS_LABELS_FOR_AUTHOR: dict[str, str] = {
-    **QUESTION_STATUS_LABELS,
-    QuestionStatus.NEW: "reçue",
-}
-
-
 class Question(db.Model):
     """A question sent by an attendee before an episode."""
 
@@ -233,7 +198,9 @@ class Question(db.Model):
         sa.ForeignKey("attendee.id", ondelete="CASCADE"), index=True
     )
     text: Mapped[str] = mapped_column(sa.String(500))
-    status: Mapped[str] = mapped_column(sa.String(20), default=QuestionStatus.NEW)
+    status: Mapped[QuestionStatus] = mapped_column(
+        EnumText(QuestionStatus, 20), default=QuestionStatus.NEW
+    )
     #: shown on the episode page and open to votes
     published: Mapped[bool] = mapped_column(default=False)
     #: the author chose to show their name publicly
@@ -323,7 +290,9 @@ class OutboxMessage(db.Model):
     ics: Mapped[str] = mapped_column(sa.Text, default="")
     #: extra headers as a JSON object (List-Unsubscribe…)
     headers: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    status: Mapped[str] = mapped_column(sa.String(10), default=OutboxStatus.PENDING)
+    status: Mapped[OutboxStatus] = mapped_column(
+        EnumText(OutboxStatus, 10), default=OutboxStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")

@@ -74,7 +74,8 @@ def vocabulary_places() -> dict[str, int]:
     for path in candidates:
         text = path.read_text()
         # Prose is allowed to say "nouvelle question"; we count words in quotes or labels.
-        count = len(re.findall(r"[\"'>](?:%s)[\"'<]" % VOCABULARY.pattern[3:-3], text, re.I))
+        words = VOCABULARY.pattern[3:-3]
+        count = len(re.findall(rf"[\"'>](?:{words})[\"'<]", text, re.IGNORECASE))
         if count:
             places[str(path.relative_to(ROOT))] = count
     return places

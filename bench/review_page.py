@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import create_app
 from app.extensions import db
-from app.facilitator.services import create_facilitator
+from app.facilitator.accounts import create_facilitator
 from app.models import Attendee, Episode, Question, Registration
 from app.programme.services import load_programme
 

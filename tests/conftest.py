@@ -261,7 +261,7 @@ def live_app(live_server: LiveServer) -> Iterator[Flask]:
         load_programme()
     yield application
     # Mail queued by this test is delivered now, not into the next test's SMTP sink.
-    from app.mailing.outbox import deliver_due
+    from app.mailing.worker import deliver_due
 
     with application.app_context():
         deliver_due()

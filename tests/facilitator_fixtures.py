@@ -20,7 +20,7 @@ def create_account(
     app: Flask, email: str = "animation@example.org", password: str = PASSWORD
 ) -> int:
     """A facilitator account through the service (as the CLI does); return its id."""
-    from app.facilitator.services import create_facilitator
+    from app.facilitator.accounts import create_facilitator
 
     with app.app_context():
         return create_facilitator(email, password).id

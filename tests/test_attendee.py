@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.identity import hash_token
-from app.mailing.outbox import deliver_due
+from app.mailing.worker import deliver_due
 from app.models import (
     Attendee,
     AttendeeToken,
@@ -331,7 +331,7 @@ def test_retention_purge_erases_old_attendees_only(app: Flask, make_attendee) ->
 def test_personal_space_lists_my_questions_with_their_status(
     programme: Flask, client: FlaskClient, make_attendee
 ) -> None:
-    from app.models import QuestionStatus
+    from app.vocabulary import QuestionStatus
 
     attendee_id, token = make_attendee(episodes=(2, 3))
     with programme.app_context():

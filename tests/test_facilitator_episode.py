@@ -181,7 +181,7 @@ def test_bad_input_gets_a_french_message_next_to_the_field(
 def test_moving_an_episode_mails_its_registrants_the_new_time(
     facilitator_client: FlaskClient, programme: Flask, make_attendee, smtp
 ) -> None:  # type: ignore[no-untyped-def]
-    from app.mailing.outbox import deliver_due
+    from app.mailing.worker import deliver_due
 
     make_attendee(email="suit-1@example.org", episodes=(1, 2))
     make_attendee(email="suit-aussi@example.org", episodes=(1,))

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.extensions import db
-from app.mailing.outbox import deliver_due
+from app.mailing.worker import deliver_due
 from app.models import Episode, FacilitatorAction, OutboxMessage
 
 from .conftest import csrf_from, normalise_spaces

@@ -70,7 +70,7 @@ def test_dashboard_runs_a_constant_number_of_queries(
 
 
 def test_signups_per_day_follow_paris_days(programme: Flask, make_attendee) -> None:
-    from app.facilitator.queries import signups_per_day
+    from app.facilitator.dashboard import signups_per_day
     from app.models import Attendee
 
     ids = [make_attendee()[0] for _ in range(3)]

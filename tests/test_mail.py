@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app.extensions import db
-from app.mailing.outbox import deliver_due
+from app.mailing.worker import deliver_due
 from app.models import OutboxMessage, OutboxStatus
 
 from .conftest import NOW, MailSink, free_port, make_test_app, normalise_spaces, prepare_schema

@@ -225,7 +225,7 @@ def test_limited_rights_edit_only_what_this_browser_sent(
 def test_personal_space_partial_lists_questions_with_their_status(
     programme: Flask, author: int
 ) -> None:
-    from app.questions.services import questions_for_attendee
+    from app.questions.board import questions_for_attendee
 
     add_question(programme, author, number=2, text="Deuxième épisode : une question reçue.")
     add_question(
@@ -269,7 +269,7 @@ def test_personal_space_partial_lists_questions_with_their_status(
 
 
 def test_personal_space_partial_when_there_is_nothing(programme: Flask, author: int) -> None:
-    from app.questions.services import questions_for_attendee
+    from app.questions.board import questions_for_attendee
 
     with programme.test_request_context("/moi/x"):
         html = render_template(

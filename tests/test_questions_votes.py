@@ -431,8 +431,9 @@ def test_sending_and_voting_are_rate_limited(limited_app: Flask, make_attendee) 
     )
     assert refused.status_code == 429
     assert "Trop de tentatives" in refused.get_data(as_text=True)
-    # In place, the message is added above the form: what was typed stays.
-    assert refused.headers["HX-Reswap"] == "afterbegin"
+    # The message goes to the page's alert region: the form, and what was typed, stay.
+    assert refused.headers["HX-Retarget"] == "#alerts"
+    assert refused.headers["HX-Reswap"] == "innerHTML"
     assert "Retry-After" in refused.headers
 
     question_id = add_question(limited_app, author, published=True)

@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..clock import utcnow
-from ..database import begin_write
+from ..database import write
 from ..extensions import db
 from ..models import Attendee, Episode, OutboxMessage, OutboxStatus, Series
 
@@ -43,10 +43,9 @@ def purge_command(dry_run: bool) -> None:
         "mails": db.session.scalar(sa.select(sa.func.count()).select_from(old_mail.subquery())),
     }
     if not dry_run:
-        begin_write()
-        db.session.execute(sa.delete(Attendee).where(Attendee.id.in_(attendees)))
-        db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.id.in_(old_mail)))
-        db.session.commit()
+        with write():
+            db.session.execute(sa.delete(Attendee).where(Attendee.id.in_(attendees)))
+            db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.id.in_(old_mail)))
     people, mails = counts["attendees"], counts["mails"]
     if dry_run:
         click.echo(f"Personnes à effacer : {people} · anciens e-mails à effacer : {mails}")

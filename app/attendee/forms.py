@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from ..forms import HoneypotForm, too_long
 from ..validation import email_address, single_line, strip
 
 
-class LinkRequestForm(FlaskForm):
+class LinkRequestForm(HoneypotForm):
     """'Recevoir mon lien': an e-mail address."""
 
     email = StringField(
@@ -17,13 +17,8 @@ class LinkRequestForm(FlaskForm):
         filters=[strip],
         validators=[
             DataRequired("Saisissez votre adresse e-mail."),
-            Length(max=254, message="254 caractères au maximum."),
+            Length(max=254, message=too_long(254)),
             single_line,
             email_address,
         ],
     )
-    website = StringField("Ne pas remplir ce champ", filters=[strip])
-
-
-class ConfirmForm(FlaskForm):
-    """A bare POST carrying only the CSRF token (follow, erase, resend…)."""

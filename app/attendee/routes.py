@@ -2,45 +2,30 @@
 
 from __future__ import annotations
 
-from flask import (
-    Response,
-    abort,
-    current_app,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Response, current_app, redirect, render_template, request, session, url_for
 
-from ..calendar.builder import build_calendar, ics_bytes
-from ..calendar.routes import ics_response
+from ..calendar.builder import build_calendar, ics_response
 from ..clock import utcnow
 from ..extensions import csrf, db, limiter
-from ..identity import (
-    FULL,
-    attendee_for_token,
-    current_visitor,
-    forget,
-    mark_token_used,
-    remember,
-)
-from ..models import ORGANISATION_KIND_LABELS, Attendee, Episode
-from ..pages import wants_fragment
+from ..forms import ConfirmForm
+from ..http import Cache, after_post, blueprint_cache, refuse, render
+from ..identity import FULL, attendee_for_token, current_visitor, forget, mark_token_used, remember
+from ..models import Attendee, Episode
 from ..programme.services import load_programme_view
-from ..questions.services import questions_for_attendee
+from ..questions.board import questions_for_attendee
+from ..refusals import Refusal
 from ..registration.services import followed_episodes
+from ..vocabulary import OrganisationKind
 from . import bp, services
-from .forms import ConfirmForm, LinkRequestForm
+from .forms import LinkRequestForm
+
+blueprint_cache(bp, Cache.NEVER)
 
 
-def private(response: Response) -> Response:
-    """Personal pages: never cached, never sent as a Referer (the token is in the URL)."""
-    response.headers["Cache-Control"] = "no-store"
-    # The origin only: the token never leaves the page, and Flask-WTF's HTTPS referrer
-    # check (which "no-referrer" would fail) still sees our own origin.
+@bp.after_request
+def _keep_token_home(response: Response) -> Response:
+    """The token is in these pages' address: send only our origin as Referer (Flask-WTF's
+    HTTPS referrer check, which "no-referrer" would fail, still sees our own origin)."""
     response.headers["Referrer-Policy"] = "strict-origin"
     return response
 
@@ -48,7 +33,7 @@ def private(response: Response) -> Response:
 def _attendee_or_404(token: str) -> Attendee:
     attendee = attendee_for_token(token)
     if attendee is None:
-        abort(404, description="Ce lien personnel n’est pas (ou plus) valable.")
+        refuse(404, "Ce lien personnel n’est pas (ou plus) valable.")
     return attendee
 
 
@@ -76,31 +61,31 @@ def home() -> Response:
 def request_link() -> Response:
     """'Recevoir mon lien': same answer whether the address is registered or not."""
     form = LinkRequestForm()
-    sent = False
-    status = 200
-    if form.is_submitted():
-        if form.validate():
-            view = load_programme_view()
-            if view is not None and not form.website.data:
-                services.request_link(view.series.id, form.email.data)
-            sent = True
-        else:
-            status = 422
-    template = "attendee/_link_request.html" if wants_fragment() else "attendee/link_request.html"
-    return private(make_response(render_template(template, form=form, sent=sent), status))
+    valid = form.validate_on_submit()
+    if valid and not form.from_a_bot:
+        view = load_programme_view()
+        if view is not None:
+            services.request_link(view.series.id, form.email.data)
+    status = 422 if form.is_submitted() and not valid else 200
+    return render(
+        "attendee/link_request.html",
+        "attendee/_link_request.html",
+        status=status,
+        form=form,
+        sent=valid,
+    )
 
 
 def _space_context(attendee: Attendee, token: str) -> dict:
     view = load_programme_view()
-    followed = {e.id for e in followed_episodes(attendee.id)}
     return {
         "attendee": attendee,
         "token": token,
         "view": view,
         "episodes": view.episodes if view else [],
-        "followed": followed,
+        "followed": {e.id for e in followed_episodes(attendee.id)},
         "now": utcnow(),
-        "kind_label": ORGANISATION_KIND_LABELS.get(attendee.organisation_kind, "Autre"),
+        "kind_label": OrganisationKind.label_of(attendee.organisation_kind),
         "form": ConfirmForm(),
     }
 
@@ -110,8 +95,9 @@ def space(token: str) -> Response:
     """The personal space."""
     attendee = _open(token)
     context = _space_context(attendee, token)
-    context["attendee_questions"] = questions_for_attendee(attendee.id)
-    return private(make_response(render_template("attendee/space.html", **context)))
+    return render(
+        "attendee/space.html", attendee_questions=questions_for_attendee(attendee.id), **context
+    )
 
 
 @bp.post("/<token>/episodes/<int:episode_id>")
@@ -120,54 +106,49 @@ def toggle_episode(token: str, episode_id: int) -> Response:
     attendee = _open(token)
     episode = db.session.get(Episode, episode_id)
     if episode is None or episode.series_id != attendee.series_id:
-        abort(404)
+        refuse(404, "Cet épisode n’existe pas.")
     # The form says what the person wants (not "toggle"): a double click or a retried
     # POST leaves the same result.
     wanted = request.form.get("follow")
     if wanted not in ("0", "1"):
-        abort(400)
-    follow = wanted == "1"
-    message = ""
-    status = 200
+        refuse(400, "Choix non compris : rechargez la page et réessayez.")
     try:
-        services.set_following(attendee.id, episode, follow)
-        message = (
-            f"Vous suivez maintenant l’épisode {episode.number}."
-            if follow
-            else f"Vous ne suivez plus l’épisode {episode.number}."
-        )
-    except services.EpisodeClosed:
-        message = "Cet épisode a commencé : il ne peut plus être ajouté ni retiré."
-        status = 409
-    if not wants_fragment():
-        flash(message, "success" if status == 200 else "error")
-        return redirect(
-            url_for("attendee.space", token=token, _anchor=f"mon-episode-{episode.number}"),
-            code=303,
-        )
-    context = _space_context(attendee, token)
-    context["message"] = message
-    return private(
-        make_response(
-            render_template("attendee/_episode_item.html", episode=episode, **context), status
-        )
+        services.set_following(attendee.id, episode, wanted == "1")
+        message, status = _following_message(episode, wanted == "1"), 200
+    except Refusal as refusal:
+        message, status = refusal.message, refusal.code
+    return after_post(
+        url_for("attendee.space", token=token, _anchor=f"mon-episode-{episode.number}"),
+        message,
+        category="success" if status == 200 else "error",
+        fragment=lambda: _episode_item(attendee, token, episode, message, status),
     )
+
+
+def _following_message(episode: Episode, follow: bool) -> str:
+    if follow:
+        return f"Vous suivez maintenant l’épisode {episode.number}."
+    return f"Vous ne suivez plus l’épisode {episode.number}."
+
+
+def _episode_item(
+    attendee: Attendee, token: str, episode: Episode, message: str, status: int
+) -> Response:
+    context = _space_context(attendee, token)
+    html = render_template(
+        "attendee/_episode_item.html", episode=episode, message=message, **context
+    )
+    return Response(html, status)
 
 
 @bp.get("/<token>/agenda.ics")
 def agenda(token: str) -> Response:
     """The attendee's own calendar: their episodes, with the join links."""
     attendee = _attendee_or_404(token)
-    episodes = followed_episodes(attendee.id)
     calendar = build_calendar(
-        current_app.config["SITE_URL"],
-        episodes,
-        "Mes webinaires participation",
-        include_join_url=True,
+        followed_episodes(attendee.id), "Mes webinaires participation", include_join_url=True
     )
-    response = ics_response(ics_bytes(calendar), "mes-webinaires-participation.ics")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return ics_response(calendar, "mes-webinaires-participation.ics")
 
 
 @bp.post("/<token>/lien")
@@ -178,10 +159,11 @@ def resend_link(token: str) -> Response:
     if ConfirmForm().validate_on_submit():
         services.send_new_link(attendee.id)
     message = f"Un nouveau lien part vers {attendee.email}. Vos liens actuels restent valables."
-    if wants_fragment():
-        return private(make_response(render_template("attendee/_notice.html", message=message)))
-    flash(message, "success")
-    return redirect(url_for("attendee.space", token=token), code=303)
+    return after_post(
+        url_for("attendee.space", token=token),
+        message,
+        fragment=lambda: render("attendee/_notice.html", message=message),
+    )
 
 
 @bp.route("/<token>/effacer", methods=["GET", "POST"])
@@ -189,30 +171,20 @@ def erase(token: str) -> Response:
     """Cancel everything and erase the data, after one confirmation step."""
     attendee = _attendee_or_404(token)
     form = ConfirmForm()
-    if form.validate_on_submit():
-        services.erase(attendee.id)
-        forget()
-        session.pop("space_token", None)
-        return private(make_response(render_template("attendee/erased.html")))
-    return private(
-        make_response(
-            render_template(
-                "attendee/erase_confirm.html", attendee=attendee, token=token, form=form
-            )
-        )
-    )
+    if not form.validate_on_submit():
+        return render("attendee/erase_confirm.html", attendee=attendee, token=token, form=form)
+    services.erase(attendee.id)
+    forget()
+    session.pop("space_token", None)
+    return render("attendee/erased.html")
 
 
 @bp.route("/<token>/desinscription", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058 one-click: the mail client POSTs without our form; the token authenticates
 def unsubscribe(token: str) -> Response:
     """List-Unsubscribe target: GET shows the choice, POST stops every upcoming episode."""
-    from flask import request
-
     attendee = _attendee_or_404(token)
-    if request.method == "POST":
-        services.unsubscribe(attendee.id)
-        return private(make_response(render_template("attendee/unsubscribed.html", token=token)))
-    return private(
-        make_response(render_template("attendee/unsubscribe.html", attendee=attendee, token=token))
-    )
+    if request.method != "POST":
+        return render("attendee/unsubscribe.html", attendee=attendee, token=token)
+    services.unsubscribe(attendee.id)
+    return render("attendee/unsubscribed.html", token=token)

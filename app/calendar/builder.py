@@ -1,29 +1,27 @@
-"""Calendar files and add-to-calendar links, built by pure functions from episodes."""
+"""Calendar files and add-to-calendar links, built by pure functions from episodes, and the
+one way to serve an .ics (download, subscription, the attendee's own agenda)."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 import icalendar
+from flask import Response, current_app, request
 
+from ..links import episode_url, site_host, site_link
 from ..models import Episode
 from ..timefmt import PARIS
 
 PRODID = "-//Cap Collectif//Cycle de webinaires sur la participation//FR"
 
 
-def episode_url(site_url: str, episode: Episode) -> str:
-    """Absolute public address of an episode page."""
-    return f"{site_url.rstrip('/')}/episodes/{episode.slug}"
-
-
-def episode_uid(site_url: str, episode: Episode) -> str:
+def episode_uid(episode: Episode) -> str:
     """Stable UID: the same episode keeps it across loads, moves and re-imports."""
-    host = urlsplit(site_url).hostname or "localhost"
-    return f"episode-{episode.series.slug}-{episode.number}@{host}"
+    return f"episode-{episode.series.slug}-{episode.number}@{site_host()}"
 
 
 def event_summary(episode: Episode) -> str:
@@ -31,25 +29,23 @@ def event_summary(episode: Episode) -> str:
     return f"Webinaire participation · Épisode {episode.number} : {episode.title}"
 
 
-def event_description(site_url: str, episode: Episode, join_url: str = "") -> str:
+def event_description(episode: Episode, join_url: str = "") -> str:
     """Plain-text description: teaser, cases, speakers, where to find the episode."""
     lines = [episode.teaser]
     lines += [f"• {case}" for case in episode.cases]
     names = ", ".join(speaker["name"] for speaker in episode.speakers)
     if names:
         lines += ["", f"Avec {names}."]
-    lines += ["", f"Programme et questions : {episode_url(site_url, episode)}"]
+    lines += ["", f"Programme et questions : {episode_url(episode, external=True)}"]
     if join_url:
         lines += [f"Rejoindre le webinaire : {join_url}"]
     return "\n".join(lines)
 
 
-def build_event(
-    site_url: str, episode: Episode, *, include_join_url: bool = False
-) -> icalendar.Event:
+def build_event(episode: Episode, *, include_join_url: bool = False) -> icalendar.Event:
     """One VEVENT, in Europe/Paris time, with its stable UID and SEQUENCE."""
     event = icalendar.Event()
-    event.add("uid", episode_uid(site_url, episode))
+    event.add("uid", episode_uid(episode))
     # DTSTAMP follows the episode's last change so the file is byte-stable (ETags).
     event.add("dtstamp", episode.updated_at)
     event.add("last-modified", episode.updated_at)
@@ -58,8 +54,8 @@ def build_event(
     event.add("dtend", episode.ends_at.astimezone(PARIS))
     event.add("summary", event_summary(episode))
     join_url = episode.join_url if include_join_url else ""
-    event.add("description", event_description(site_url, episode, join_url))
-    event.add("url", episode_url(site_url, episode))
+    event.add("description", event_description(episode, join_url))
+    event.add("url", episode_url(episode, external=True))
     event.add("location", join_url or "En ligne (le lien est envoyé aux inscrits)")
     event.add("status", "CONFIRMED")
     event.add("transp", "OPAQUE")
@@ -67,7 +63,7 @@ def build_event(
 
 
 def build_calendar(
-    site_url: str, episodes: Iterable[Episode], name: str, *, include_join_url: bool = False
+    episodes: Iterable[Episode], name: str, *, include_join_url: bool = False
 ) -> icalendar.Calendar:
     """A VCALENDAR of the given episodes, with the Europe/Paris VTIMEZONE."""
     calendar = icalendar.Calendar()
@@ -86,7 +82,7 @@ def build_calendar(
         last = max(e.ends_at for e in episodes).year
         calendar.add_component(paris_timezone(first - 1, last + 2))
     for episode in episodes:
-        calendar.add_component(build_event(site_url, episode, include_join_url=include_join_url))
+        calendar.add_component(build_event(episode, include_join_url=include_join_url))
     return calendar
 
 
@@ -103,31 +99,40 @@ def ics_bytes(calendar: icalendar.Calendar) -> bytes:
     return calendar.to_ical()
 
 
-def link_details(site_url: str, episode: Episode) -> str:
+def ics_response(calendar: icalendar.Calendar, filename: str) -> Response:
+    """Serve a calendar as an .ics download with a content ETag (304 when unchanged)."""
+    body = ics_bytes(calendar)
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    return response.make_conditional(request)
+
+
+def link_details(episode: Episode) -> str:
     """Short description for add-to-calendar links (kept short: the page carries many)."""
-    return f"Programme, lien de connexion et questions : {episode_url(site_url, episode)}"
+    return f"Programme, lien de connexion et questions : {episode_url(episode, external=True)}"
 
 
 def _utc_stamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%SZ")
 
 
-def google_calendar_link(site_url: str, episode: Episode) -> str:
+def google_calendar_link(episode: Episode) -> str:
     """'Ajouter à Google Agenda' link."""
     query = urlencode(
         {
             "action": "TEMPLATE",
             "text": event_summary(episode),
             "dates": f"{_utc_stamp(episode.starts_at)}/{_utc_stamp(episode.ends_at)}",
-            "details": link_details(site_url, episode),
-            "location": episode_url(site_url, episode),
+            "details": link_details(episode),
+            "location": episode_url(episode, external=True),
             "ctz": "Europe/Paris",
         }
     )
     return f"https://calendar.google.com/calendar/render?{query}"
 
 
-def outlook_link(site_url: str, episode: Episode, *, work_account: bool = True) -> str:
+def outlook_link(episode: Episode, *, work_account: bool = True) -> str:
     """'Ajouter à Outlook' link: Outlook on the web for Microsoft 365, or Outlook.com."""
     host = "outlook.office.com" if work_account else "outlook.live.com"
     query = urlencode(
@@ -137,14 +142,25 @@ def outlook_link(site_url: str, episode: Episode, *, work_account: bool = True) 
             "subject": event_summary(episode),
             "startdt": episode.starts_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "enddt": episode.ends_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "body": link_details(site_url, episode),
-            "location": episode_url(site_url, episode),
+            "body": link_details(episode),
+            "location": episode_url(episode, external=True),
         }
     )
     return f"https://{host}/calendar/0/deeplink/compose?{query}"
 
 
-def webcal_link(site_url: str, path: str) -> str:
-    """webcal:// address of a subscribable calendar."""
-    parts = urlsplit(site_url)
+def calendar_links(episode: Episode) -> dict[str, str]:
+    """Every way to add one episode to a calendar, and its page (pages and e-mails)."""
+    return {
+        "google": google_calendar_link(episode),
+        "outlook": outlook_link(episode, work_account=True),
+        "outlook_com": outlook_link(episode, work_account=False),
+        "ics": site_link("calendar.episode_ics", slug=episode.slug),
+        "page": episode_url(episode, external=True),
+    }
+
+
+def webcal_link(path: str) -> str:
+    """webcal:// address of a subscribable calendar on the configured site."""
+    parts = urlsplit(current_app.config["SITE_URL"])
     return f"webcal://{parts.netloc}{parts.path.rstrip('/')}{path}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from .services import (
+from .accounts import (
     MIN_PASSWORD_LENGTH,
     AccountError,
     check_password,

@@ -7,8 +7,11 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from ..models import ORGANISATION_KIND_LABELS, QUESTION_STATUS_LABELS, Attendee, Question
+from flask import Response
+
+from ..models import Attendee, Question
 from ..timefmt import timestamp_fr
+from ..vocabulary import OrganisationKind
 
 #: a cell starting with one of these is a formula for a spreadsheet (CSV injection)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -31,6 +34,13 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     for row in rows:
         writer.writerow([neutralise(cell) for cell in row])
     return buffer.getvalue().encode("utf-8")
+
+
+def csv_download(body: bytes, filename: str) -> Response:
+    """Serve CSV as a download."""
+    response = Response(body, content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _when(moment: datetime | None) -> str:
@@ -57,9 +67,7 @@ def registrants_csv(rows: list[tuple[Attendee, list[int]]]) -> bytes:
                 attendee.first_name,
                 attendee.email,
                 attendee.organisation,
-                ORGANISATION_KIND_LABELS.get(
-                    attendee.organisation_kind, attendee.organisation_kind
-                ),
+                OrganisationKind.label_of(attendee.organisation_kind),
                 attendee.job_title,
                 ", ".join(str(n) for n in numbers),
                 _when(attendee.created_at),
@@ -91,7 +99,7 @@ def questions_csv(rows: list[tuple[Question, Attendee]]) -> bytes:
             [
                 question.id,
                 question.text,
-                QUESTION_STATUS_LABELS.get(question.status, question.status),
+                question.status.label,
                 "oui" if question.published else "non",
                 question.vote_count,
                 question.live_order or "",

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -18,6 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
+from ..models import Episode
 from ..timefmt import PARIS
 from ..validation import single_line
 
@@ -174,6 +176,37 @@ class EpisodeForm(FlaskForm):
         """The start in UTC, from the date and time typed in Paris time."""
         local = datetime.combine(self.date.data, self.time.data, tzinfo=PARIS)
         return local.astimezone(UTC)
+
+    @classmethod
+    def of(cls, episode: Episode) -> EpisodeForm:
+        """The form showing the episode as it is (GET), or what was posted (POST)."""
+        if request.method == "POST":
+            return cls()
+        local = episode.starts_at.astimezone(PARIS)
+        return cls(
+            data={
+                "title": episode.title,
+                "teaser": episode.teaser,
+                "date": local.date(),
+                "time": local.time().replace(second=0, microsecond=0),
+                "duration_minutes": episode.duration_minutes,
+                "speakers": format_speakers(episode.speakers),
+                "join_url": episode.join_url,
+                "replay_url": episode.replay_url,
+            }
+        )
+
+    def values(self) -> dict[str, Any]:
+        """What to save, as the Episode's columns."""
+        return {
+            "title": self.title.data.strip(),
+            "teaser": (self.teaser.data or "").strip(),
+            "starts_at": self.starts_at(),
+            "duration_minutes": self.duration_minutes.data,
+            "speakers": parse_speakers(self.speakers.data or ""),
+            "join_url": self.join_url.data or "",
+            "replay_url": self.replay_url.data or "",
+        }
 
     def validate_time(self, field: Any) -> None:
         """Refuse a time that does not exist in Paris (the spring clock change)."""

@@ -3,7 +3,8 @@
 import click
 from flask.cli import AppGroup
 
-from .outbox import deliver_due, outbox_summary
+from .queue import outbox_summary
+from .worker import deliver_due
 
 outbox_cli = AppGroup("outbox", help="File d’attente des e-mails.")
 

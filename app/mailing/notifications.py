@@ -1,4 +1,5 @@
-"""Messages per purpose, each rendered from its templates and queued in the outbox."""
+"""Messages per purpose (named by what they tell), each rendered from its templates and queued
+in the outbox within the caller's transaction."""
 
 from __future__ import annotations
 
@@ -6,15 +7,13 @@ from collections.abc import Sequence
 
 from flask import current_app, render_template
 
-from ..calendar.builder import (
-    build_calendar,
-    google_calendar_link,
-    ics_bytes,
-    outlook_link,
-)
+from ..calendar.builder import build_calendar, calendar_links, ics_bytes
 from ..links import site_link
 from ..models import Attendee, Episode
-from .outbox import queue_message
+from .queue import queue_message
+
+#: the name of the attendee's own calendar, in files sent by mail
+MY_CALENDAR = "Mes webinaires participation"
 
 
 def _unsubscribe_headers(token: str) -> dict[str, str]:
@@ -25,44 +24,40 @@ def _unsubscribe_headers(token: str) -> dict[str, str]:
     }
 
 
-def _calendar_entries(episodes: Sequence[Episode]) -> list[dict[str, str]]:
-    site = current_app.config["SITE_URL"]
-    return [
-        {
-            "google": google_calendar_link(site, episode),
-            "outlook": outlook_link(site, episode, work_account=True),
-            "outlook_com": outlook_link(site, episode, work_account=False),
-            "ics": site_link("calendar.episode_ics", slug=episode.slug),
-            "page": site_link("programme.episode", slug=episode.slug),
-        }
-        for episode in episodes
-    ]
+def _my_calendar(episodes: Sequence[Episode]) -> str:
+    """The attendee's .ics for these episodes, join links included."""
+    if not episodes:
+        return ""
+    return ics_bytes(build_calendar(episodes, MY_CALENDAR, include_join_url=True)).decode("utf-8")
+
+
+def _render_both(template: str, **context: object) -> tuple[str, str]:
+    """The plain-text and HTML bodies of a message."""
+    context.setdefault("site_url", current_app.config["SITE_URL"])
+    return (
+        render_template(f"email/{template}.txt", **context),
+        render_template(f"email/{template}.html", **context),
+    )
 
 
 def queue_registration_confirmation(
     attendee: Attendee, token: str, episodes: Sequence[Episode]
 ) -> None:
     """Confirmation to the registrant: episodes, personal link, calendar (.ics + links)."""
-    context = {
-        "attendee": attendee,
-        "episodes": list(episodes),
-        "links": _calendar_entries(episodes),
-        "space_url": site_link("attendee.space", token=token),
-        "site_url": current_app.config["SITE_URL"],
-    }
-    calendar = build_calendar(
-        current_app.config["SITE_URL"],
-        episodes,
-        "Mes webinaires participation",
-        include_join_url=True,
+    text, html = _render_both(
+        "registration_confirmation",
+        attendee=attendee,
+        episodes=list(episodes),
+        links=[calendar_links(episode) for episode in episodes],
+        space_url=site_link("attendee.space", token=token),
     )
     queue_message(
         kind="registration_confirmation",
         recipient=attendee.email,
         subject="Votre inscription au cycle de webinaires sur la participation",
-        body_text=render_template("email/registration_confirmation.txt", **context),
-        body_html=render_template("email/registration_confirmation.html", **context),
-        ics=ics_bytes(calendar).decode("utf-8") if episodes else "",
+        body_text=text,
+        body_html=html,
+        ics=_my_calendar(episodes),
         headers=_unsubscribe_headers(token),
         attendee_id=attendee.id,
     )
@@ -70,17 +65,15 @@ def queue_registration_confirmation(
 
 def queue_personal_link(attendee: Attendee, token: str) -> None:
     """A new personal link, asked for from the site."""
-    context = {
-        "attendee": attendee,
-        "space_url": site_link("attendee.space", token=token),
-        "site_url": current_app.config["SITE_URL"],
-    }
+    text, html = _render_both(
+        "personal_link", attendee=attendee, space_url=site_link("attendee.space", token=token)
+    )
     queue_message(
         kind="personal_link",
         recipient=attendee.email,
         subject="Votre lien personnel · cycle de webinaires sur la participation",
-        body_text=render_template("email/personal_link.txt", **context),
-        body_html=render_template("email/personal_link.html", **context),
+        body_text=text,
+        body_html=html,
         headers=_unsubscribe_headers(token),
         attendee_id=attendee.id,
     )
@@ -89,19 +82,18 @@ def queue_personal_link(attendee: Attendee, token: str) -> None:
 def queue_episode_rescheduled(episode: Episode, attendees: Sequence[Attendee]) -> int:
     """Tell each registrant the new time, with the updated .ics (same UID, higher SEQUENCE:
     calendars that imported the first file replace the event when they open this one)."""
-    site = current_app.config["SITE_URL"]
-    calendar = ics_bytes(
-        build_calendar(site, [episode], "Mes webinaires participation", include_join_url=True)
-    ).decode("utf-8")
-    (links,) = _calendar_entries([episode])
+    calendar = _my_calendar([episode])
+    links = calendar_links(episode)
     for attendee in attendees:
-        context = {"attendee": attendee, "episode": episode, "links": links, "site_url": site}
+        text, html = _render_both(
+            "episode_rescheduled", attendee=attendee, episode=episode, links=links
+        )
         queue_message(
             kind="episode_rescheduled",
             recipient=attendee.email,
             subject=f"Nouvel horaire : épisode {episode.number} du cycle de webinaires",
-            body_text=render_template("email/episode_rescheduled.txt", **context),
-            body_html=render_template("email/episode_rescheduled.html", **context),
+            body_text=text,
+            body_html=html,
             ics=calendar,
             attendee_id=attendee.id,
             episode_id=episode.id,

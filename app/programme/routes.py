@@ -1,18 +1,26 @@
-"""Programme page, episode pages."""
+"""Programme page, episode pages, privacy notice."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import Response, abort, current_app, make_response, render_template, request
+from flask import Response, current_app, render_template, request
 
-from ..calendar.builder import google_calendar_link, outlook_link, webcal_link
 from ..clock import utcnow
+from ..http import Cache, cache, render, wants_fragment
 from ..identity import current_visitor
-from ..pages import etag_of, wants_fragment
+from ..questions.board import question_board
 from . import bp
-from .services import ProgrammeSnapshot, ProgrammeView, load_programme_view, programme_snapshot
+from .services import (
+    ProgrammeSnapshot,
+    ProgrammeView,
+    episode_or_404,
+    load_programme_view,
+    programme_snapshot,
+    programme_view_or_404,
+)
 
 # Rendered shared pages are kept by ETag (per app): the page is the same for every
 # anonymous visitor, so each worker renders it once per content version and state change.
@@ -25,27 +33,17 @@ def programme_etag(snapshot: ProgrammeSnapshot, now: datetime, kind: str) -> str
     key = (kind, states)
     etag = snapshot.etags.get(key)
     if etag is None:
-        etag = etag_of(kind, current_app.config["BUILD_ID"], snapshot.version, states)
+        parts = (kind, current_app.config["BUILD_ID"], snapshot.version, states)
+        etag = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
         snapshot.etags[key] = etag
     return etag
-
-
-@bp.app_template_global()
-def calendar_links(episode) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Add-to-calendar links of one episode."""
-    site = current_app.config["SITE_URL"]
-    return {
-        "google": google_calendar_link(site, episode),
-        "outlook": outlook_link(site, episode, work_account=True),
-        "outlook_com": outlook_link(site, episode, work_account=False),
-    }
 
 
 def shared_page(
     kind: str,
     snapshot: ProgrammeSnapshot,
     now: datetime,
-    render: Callable[[ProgrammeView, datetime], str],
+    render_page: Callable[[ProgrammeView, datetime], str],
 ) -> Response:
     """Serve a page that is the same for everyone: ETag, 304, in-process cache, no session.
 
@@ -56,27 +54,20 @@ def shared_page(
     if request.if_none_match.contains(etag):
         response = Response(status=304)
     else:
-        cache: dict[str, bytes] = current_app.extensions.setdefault("page_cache", {})
-        body = cache.get(etag)
+        pages: dict[str, bytes] = current_app.extensions.setdefault("page_cache", {})
+        body = pages.get(etag)
         if body is None:
-            view = load_programme_view()
-            if view is None:
-                abort(404)
-            body = render(view, now).encode()
-            if len(cache) >= _PAGE_CACHE_MAX:
-                cache.clear()
-            cache[etag] = body
+            body = render_page(programme_view_or_404(), now).encode()
+            if len(pages) >= _PAGE_CACHE_MAX:
+                pages.clear()
+            pages[etag] = body
         response = Response(body, mimetype="text/html")
     response.set_etag(etag)
-    response.headers["Cache-Control"] = "public, no-cache"
     return response
 
 
-def _webcal_url() -> str:
-    return webcal_link(current_app.config["SITE_URL"], "/cycle.ics")
-
-
 @bp.get("/")
+@cache(Cache.SHARED)
 def index() -> Response:
     """The series, its seven episodes, and the way to register."""
     now = utcnow()
@@ -87,13 +78,12 @@ def index() -> Response:
         "index",
         snapshot,
         now,
-        lambda view, now: render_template(
-            "programme/index.html", view=view, now=now, webcal_url=_webcal_url()
-        ),
+        lambda view, now: render_template("programme/index.html", view=view, now=now),
     )
 
 
 @bp.get("/episodes/<slug>")
+@cache(Cache.PRIVATE)
 def episode(slug: str) -> Response:
     """One episode, shareable, with the questions the facilitator published.
 
@@ -101,38 +91,24 @@ def episode(slug: str) -> Response:
     private caching, an ETag of the body itself (it changes whenever a question, a vote
     or the episode does), and the sorted list alone for an htmx request aimed at it.
     """
-    from ..questions.services import question_board
-
-    view = load_programme_view()
-    found = view.episode(slug) if view else None
-    if found is None:
-        abort(404)
-    now = utcnow()
-    board = question_board(found, current_visitor(), request.args.get("tri"), now)
-    if wants_fragment("questions-publiees"):
+    found, now = episode_or_404(slug), utcnow()
+    response = render(
+        "programme/episode.html",
+        "questions/_published.html",
+        targets=("questions-publiees",),
+        view=load_programme_view(),
+        now=now,
+        episode=found,
+        board=question_board(found, current_visitor(), request.args.get("tri"), now),
         # Focus follows a sort link the person used, not a refresh they did not ask for.
-        focus_sort = (request.htmx.trigger or "").startswith("tri-")
-        html = render_template(
-            "questions/_published.html", board=board, episode=found, now=now, focus_sort=focus_sort
-        )
-    else:
-        html = render_template(
-            "programme/episode.html",
-            view=view,
-            now=now,
-            episode=found,
-            board=board,
-            webcal_url=_webcal_url(),
-        )
-    response = make_response(html)
+        focus_sort=wants_fragment() and (request.htmx.trigger or "").startswith("tri-"),
+    )
     response.add_etag()
-    response.headers["Cache-Control"] = "private, no-cache"
     return response.make_conditional(request)
 
 
 @bp.get("/confidentialite")
-def privacy() -> Response:
+@cache(Cache.SHARED_BRIEF)
+def privacy() -> str:
     """The privacy notice (who, why, how long, how to erase)."""
-    response = Response(render_template("programme/privacy.html"))
-    response.headers["Cache-Control"] = "public, max-age=3600"
-    return response
+    return render_template("programme/privacy.html")

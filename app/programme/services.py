@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import abort, current_app, has_request_context, request
 from sqlalchemy.orm import contains_eager
 
 from ..clock import utcnow
+from ..database import write
 from ..extensions import db
 from ..models import Episode, Series
 from ..timefmt import PARIS
+from ..vocabulary import EpisodeState
 
 CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "programme.toml"
 
@@ -33,7 +35,11 @@ class ProgrammeView:
 
     def upcoming(self, now: datetime) -> list[Episode]:
         """Episodes that have not started yet."""
-        return [e for e in self.episodes if e.state(now) == "upcoming"]
+        return [e for e in self.episodes if e.state(now) == EpisodeState.UPCOMING]
+
+    def by_number(self, numbers: set[int]) -> list[Episode]:
+        """The episodes with these numbers, in order."""
+        return [e for e in self.episodes if e.number in numbers]
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ class ProgrammeSnapshot:
     def states(self, now: datetime) -> tuple[tuple[int, str], ...]:
         """Each episode's state at `now`, computed without the database."""
         return tuple(
-            (episode_id, "upcoming" if now < start else "live" if now < end else "past")
+            (episode_id, str(EpisodeState.at(start, end, now)))
             for episode_id, start, end in self.times
         )
 
@@ -104,8 +110,43 @@ def forget_programme_snapshot() -> None:
     current_app.extensions.get("programme_snapshot", {}).pop("snapshot", None)
 
 
+#: where a request keeps the programme it read (per request, never across requests)
+_VIEW_KEY = "webinaires.programme_view"
+
+
 def load_programme_view() -> ProgrammeView | None:
-    """Read the (only) series with its episodes in a single query."""
+    """The (only) series with its episodes: one query, read once per request."""
+    if not has_request_context():
+        return _read_programme_view()
+    if _VIEW_KEY not in request.environ:
+        request.environ[_VIEW_KEY] = _read_programme_view()
+    return request.environ[_VIEW_KEY]
+
+
+def forget_programme_view() -> None:
+    """The programme changed: this request and this worker read it again when next asked."""
+    if has_request_context():
+        request.environ.pop(_VIEW_KEY, None)
+    forget_programme_snapshot()
+
+
+def programme_view_or_404() -> ProgrammeView:
+    """The programme, or a 404 when none is loaded."""
+    view = load_programme_view()
+    if view is None:
+        abort(404)
+    return view
+
+
+def episode_or_404(slug: str) -> Episode:
+    """The episode with this slug (the one way to resolve a slug), or a 404."""
+    episode = programme_view_or_404().episode(slug)
+    if episode is None:
+        abort(404)
+    return episode
+
+
+def _read_programme_view() -> ProgrammeView | None:
     statement = (
         sa.select(Episode)
         .join(Episode.series)
@@ -147,8 +188,16 @@ def demo_shift(content: dict[str, Any], today: date) -> timedelta:
 
 
 def load_programme(original_dates: bool = False, content: dict[str, Any] | None = None) -> Series:
-    """Create or update the series and its episodes in place; never duplicates."""
-    content = content or read_content()
+    """Create or update the series and its episodes in place (one transaction); never
+    duplicates."""
+    with write():
+        series = _load(content or read_content(), original_dates)
+    forget_programme_view()
+    return series
+
+
+def _load(content: dict[str, Any], original_dates: bool) -> Series:
+    """Write the content into the session (the caller owns the transaction)."""
     now = utcnow()
     shift = timedelta(0) if original_dates else demo_shift(content, now.astimezone(PARIS).date())
     meta = content["series"]
@@ -202,8 +251,6 @@ def load_programme(original_dates: bool = False, content: dict[str, Any] | None 
             changed = True
         if changed or episode.updated_at is None:
             episode.updated_at = now
-    db.session.commit()
-    forget_programme_snapshot()
     return series
 
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("questions", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import routes, votes  # noqa: E402,F401

@@ -9,6 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, TextAreaField
 from wtforms.validators import AnyOf, StopValidation, ValidationError
 
+from .board import DEFAULT_SORT, SORTS
+
 MIN_LENGTH = 10
 MAX_LENGTH = 500
 
@@ -72,3 +74,13 @@ class VoteForm(FlaskForm):
         validators=[AnyOf(["soutenir", "retirer"], message="Action de vote inconnue.")]
     )
     tri = HiddenField()
+
+    @property
+    def sort(self) -> str:
+        """The order of the list the vote was given from (a known one)."""
+        return self.tri.data if self.tri.data in SORTS else DEFAULT_SORT
+
+    @property
+    def sort_in_url(self) -> str | None:
+        """The order as the address carries it (the default one is left out)."""
+        return None if self.sort == DEFAULT_SORT else self.sort

@@ -2,66 +2,45 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from collections.abc import Sequence
+from typing import Any
+
+from wtforms import BooleanField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..models import ORGANISATION_KIND_LABELS
+from ..forms import REQUIRED, ChoiceField, HoneypotForm, MultiCheckboxField, too_long
+from ..models import Episode
+from ..timefmt import datetime_fr
 from ..validation import email_address, no_markup, person_name, single_line, strip
+from ..vocabulary import OrganisationKind
 
-REQUIRED = "Ce champ est obligatoire."
-
-
-def too_long(limit: int) -> str:
-    """French message for a length limit."""
-    return f"{limit} caractères au maximum."
+CLOSED_EPISODE = "Cet épisode a déjà commencé ou n’existe pas : décochez-le."
 
 
-class MultiCheckboxField(SelectMultipleField):
-    """Several checkboxes for one multiple choice."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-class ChoiceField(SelectField):
-    """A drop-down whose out-of-list answer gets a French message of our own."""
-
-    def __init__(self, *args, invalid_message: str = "Choisissez dans la liste.", **kwargs):  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
-        self.invalid_message = invalid_message
-
-    def pre_validate(self, form: FlaskForm) -> None:
-        """Refuse values that are not offered."""
-        if self.data not in {choice.value for choice in self.choices}:
-            raise ValidationError(self.invalid_message)
+def _name_field(label: str) -> StringField:
+    return StringField(
+        label,
+        filters=[strip],
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=100, message=too_long(100)),
+            single_line,
+            person_name,
+        ],
+    )
 
 
-class RegistrationForm(FlaskForm):
+def episode_label(episode: Episode) -> str:
+    """How an episode reads next to its checkbox."""
+    return f"Épisode {episode.number} · {datetime_fr(episode.starts_at)} : {episode.title}"
+
+
+class RegistrationForm(HoneypotForm):
     """First and last name, e-mail, organisation, kind, job title, episodes, privacy notice."""
 
-    first_name = StringField(
-        "Prénom",
-        filters=[strip],
-        validators=[
-            DataRequired(REQUIRED),
-            Length(max=100, message=too_long(100)),
-            single_line,
-            person_name,
-        ],
-    )
-    last_name = StringField(
-        "Nom",
-        filters=[strip],
-        validators=[
-            DataRequired(REQUIRED),
-            Length(max=100, message=too_long(100)),
-            single_line,
-            person_name,
-        ],
-    )
+    first_name = _name_field("Prénom")
+    last_name = _name_field("Nom")
     email = StringField(
         "Adresse e-mail",
         filters=[strip],
@@ -87,7 +66,7 @@ class RegistrationForm(FlaskForm):
         invalid_message="Choisissez un type d’organisation dans la liste.",
         choices=[
             SelectChoice("", "Choisissez…"),
-            *(SelectChoice(str(value), label) for value, label in ORGANISATION_KIND_LABELS.items()),
+            *(SelectChoice(kind.value, kind.label) for kind in OrganisationKind),
         ],
         validators=[DataRequired("Choisissez un type d’organisation.")],
     )
@@ -100,11 +79,51 @@ class RegistrationForm(FlaskForm):
         "Épisodes que vous suivrez",
         coerce=int,
         validators=[DataRequired("Choisissez au moins un épisode.")],
-        validate_choice=False,  # checked against the upcoming episodes in the view
+        validate_choice=False,  # an episode that has started gets our own message below
     )
     privacy = BooleanField(
         "J’ai pris connaissance de la notice sur mes données personnelles ci-dessus.",
         validators=[DataRequired("Cochez cette case pour vous inscrire.")],
     )
-    #: honeypot: hidden from people, filled in by naive bots
-    website = StringField("Ne pas remplir ce champ", filters=[strip])
+
+    @classmethod
+    def offering(cls, upcoming: Sequence[Episode], **kwargs: Any) -> RegistrationForm:
+        """The form offering these episodes, all ticked when it is first shown."""
+        form = cls(**kwargs)
+        form.upcoming = list(upcoming)
+        form.episodes.choices = [SelectChoice(str(e.id), episode_label(e)) for e in upcoming]
+        if not form.is_submitted():
+            form.episodes.data = [e.id for e in upcoming]
+        return form
+
+    def validate_episodes(self, field: MultiCheckboxField) -> None:
+        """Only episodes that have not started may be chosen."""
+        if field.data and not set(field.data) <= {e.id for e in self.upcoming}:
+            raise ValidationError(CLOSED_EPISODE)
+
+    @property
+    def chosen(self) -> list[Episode]:
+        """The episodes ticked, in programme order."""
+        return [e for e in self.upcoming if e.id in set(self.episodes.data or ())]
+
+    @property
+    def details(self) -> dict[str, str]:
+        """The person's details as typed (validated)."""
+        return {
+            "email": self.email.data,
+            "first_name": self.first_name.data,
+            "last_name": self.last_name.data,
+            "organisation": self.organisation.data,
+            "organisation_kind": self.organisation_kind.data,
+            "job_title": self.job_title.data or "",
+        }
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """What the confirmation repeats: only what was just submitted, never what is on file."""
+        return {
+            "first_name": self.first_name.data,
+            "last_name": self.last_name.data,
+            "email": self.email.data,
+            "episode_ids": [e.id for e in self.chosen],
+        }

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import sqlalchemy as sa
 
 from ..clock import utcnow
-from ..database import begin_write, insert_ignoring_conflicts
+from ..database import insert_ignoring_conflicts, write
 from ..extensions import db
 from ..identity import issue_token
 from ..mailing.notifications import queue_registration_confirmation
-from ..mailing.outbox import nudge_outbox
-from ..models import Attendee, Episode, OutboxMessage, Registration
+from ..mailing.queue import recent_mail_count
+from ..models import Attendee, Episode, Registration
 
 #: confirmation e-mails per attendee per hour, whoever asks (nobody can mail-bomb an address)
 MAX_CONFIRMATIONS_PER_HOUR = 3
@@ -33,20 +32,6 @@ class RegistrationRequest:
     episode_ids: list[int] = field(default_factory=list)
 
 
-def recent_mail_count(attendee_id: int, kinds: tuple[str, ...], hours: int = 1) -> int:
-    """Messages of these kinds queued for the attendee lately."""
-    since = utcnow() - timedelta(hours=hours)
-    return db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(OutboxMessage)
-        .where(
-            OutboxMessage.attendee_id == attendee_id,
-            OutboxMessage.kind.in_(kinds),
-            OutboxMessage.created_at >= since,
-        )
-    )
-
-
 def register(request: RegistrationRequest) -> Attendee:
     """Create the attendee or merge into the existing one; queue the e-mail; commit.
 
@@ -54,45 +39,44 @@ def register(request: RegistrationRequest) -> Attendee:
     address must not rewrite them); only episodes are added, and the owner gets a new link.
     """
     now = utcnow()
-    begin_write()
-    insert_ignoring_conflicts(
-        Attendee,
-        [
-            {
-                "series_id": request.series_id,
-                "email": request.email,
-                "first_name": request.first_name,
-                "last_name": request.last_name,
-                "organisation": request.organisation,
-                "organisation_kind": request.organisation_kind,
-                "job_title": request.job_title,
-                "privacy_acknowledged_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-        ],
-        index_elements=["series_id", "email"],
-    )
-    # FOR UPDATE: concurrent registrations of one address queue their mail one at a time
-    # on PostgreSQL (SQLite already holds the write lock).
-    attendee = db.session.scalars(
-        sa.select(Attendee)
-        .filter_by(series_id=request.series_id, email=request.email)
-        .with_for_update()
-    ).one()
-    insert_ignoring_conflicts(
-        Registration,
-        [
-            {"attendee_id": attendee.id, "episode_id": episode_id, "created_at": now}
-            for episode_id in request.episode_ids
-        ],
-        index_elements=["attendee_id", "episode_id"],
-    )
-    if recent_mail_count(attendee.id, ("registration_confirmation",)) < MAX_CONFIRMATIONS_PER_HOUR:
-        token = issue_token(attendee)
-        queue_registration_confirmation(attendee, token, followed_episodes(attendee.id))
-    db.session.commit()
-    nudge_outbox()
+    with write():
+        insert_ignoring_conflicts(
+            Attendee,
+            [
+                {
+                    "series_id": request.series_id,
+                    "email": request.email,
+                    "first_name": request.first_name,
+                    "last_name": request.last_name,
+                    "organisation": request.organisation,
+                    "organisation_kind": request.organisation_kind,
+                    "job_title": request.job_title,
+                    "privacy_acknowledged_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ],
+            index_elements=["series_id", "email"],
+        )
+        # FOR UPDATE: concurrent registrations of one address queue their mail one at a time
+        # on PostgreSQL (SQLite already holds the write lock).
+        attendee = db.session.scalars(
+            sa.select(Attendee)
+            .filter_by(series_id=request.series_id, email=request.email)
+            .with_for_update()
+        ).one()
+        insert_ignoring_conflicts(
+            Registration,
+            [
+                {"attendee_id": attendee.id, "episode_id": episode_id, "created_at": now}
+                for episode_id in request.episode_ids
+            ],
+            index_elements=["attendee_id", "episode_id"],
+        )
+        sent = recent_mail_count(attendee.id, ("registration_confirmation",))
+        if sent < MAX_CONFIRMATIONS_PER_HOUR:
+            token = issue_token(attendee)
+            queue_registration_confirmation(attendee, token, followed_episodes(attendee.id))
     return attendee
 
 

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import (
-    Response,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from ..extensions import db, limiter, login
-from ..links import local_path
-from . import bp
-from .forms import LoginForm
-from .services import FacilitatorUser, authenticate, load_user
+from ...extensions import limiter, login
+from .. import bp
+from ..accounts import FacilitatorUser, authenticate, load_user
+from ..forms import LoginForm
+from . import safe_next
 
 #: endpoints reachable without being logged in
 PUBLIC_ENDPOINTS = {"facilitator.login"}
@@ -33,15 +24,6 @@ def _load_user(user_id: str) -> FacilitatorUser | None:
     return load_user(user_id)
 
 
-def safe_next(target: str | None) -> str | None:
-    """A same-site path under /animation/, else None (no open redirect)."""
-    path = local_path(target, prefix=bp.url_prefix + "/")
-    if path is None:
-        return None
-    # request.full_path ends with a bare "?" when there is no query string.
-    return path.removesuffix("?")
-
-
 @bp.before_request
 def require_login() -> Response | None:
     """The single guard: everything under /animation/ needs a logged-in facilitator."""
@@ -49,8 +31,8 @@ def require_login() -> Response | None:
         return None
     if getattr(request, "htmx", None):
         # A login form swapped into a fragment would be nonsense: send the browser there.
-        origin = request.headers.get("HX-Current-URL", "")
-        next_path = safe_next(urlsplit(origin).path + "?" + urlsplit(origin).query)
+        origin = _split(request.headers.get("HX-Current-URL", ""))
+        next_path = safe_next(f"{origin.path}?{origin.query}") if origin else None
         response = Response("", status=401)
         response.headers["HX-Redirect"] = url_for(".login", next=next_path)
         return response
@@ -58,13 +40,12 @@ def require_login() -> Response | None:
     return redirect(url_for(".login", next=next_path), code=303)
 
 
-@bp.after_request
-def keep_private(response: Response) -> Response:
-    """Facilitator pages hold personal data: never stored by a cache or search engine."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.vary.add("Cookie")
-    return response
+def _split(url: str):  # type: ignore[no-untyped-def]
+    """The parts of a URL, or None for one the parser cannot read ("http://[x")."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
 
 
 def _login_limit() -> str:
@@ -80,21 +61,16 @@ def login() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_path or url_for(".dashboard"), code=303)
     form = LoginForm()
-    failed = False
-    if form.validate_on_submit():
-        user = authenticate(form.email.data or "", form.password.data or "")
-        if user is not None:
-            # A fresh session: nothing from before the login survives (fixation).
-            session.clear()
-            login_user(user)
-            db.session.commit()
-            return redirect(next_path or url_for(".dashboard"), code=303)
-        failed = True
-        form.password.data = ""
+    user = authenticate(form.email.data, form.password.data) if form.validate_on_submit() else None
+    if user is not None:
+        session.clear()  # a fresh session: nothing from before the login survives (fixation)
+        login_user(user)
+        return redirect(next_path or url_for(".dashboard"), code=303)
+    failed = form.is_submitted() and not form.errors
+    form.password.data = ""
     status = 422 if request.method == "POST" else 200
-    return render_template(
-        "facilitator/login.html", form=form, failed=failed, next_path=next_path
-    ), status
+    page = render_template("facilitator/login.html", form=form, failed=failed, next_path=next_path)
+    return page, status
 
 
 @bp.post("/deconnexion")

@@ -1,22 +1,30 @@
-"""The follow-up ("droit de suite") e-mail to the registrants of an episode."""
+"""The follow-up ("droit de suite"): what registrants receive after an episode, sent once."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app, render_template
 
 from ..clock import utcnow
-from ..database import begin_write
+from ..database import write
 from ..extensions import db
-from ..links import site_link
-from ..mailing.outbox import BadRecipient, nudge_outbox, queue_message
-from ..models import Attendee, Episode, Question, QuestionStatus, Registration
-from .services import FollowupRefused, claim_followup, record
+from ..links import episode_url
+from ..mailing.queue import BadRecipient, queue_message
+from ..models import Episode, Question
+from ..refusals import Refusal
+from ..vocabulary import QuestionStatus
+from .episodes import registrants_of
+from .journal import record
 
 log = logging.getLogger(__name__)
+
+
+class FollowupRefused(Refusal):
+    """The follow-up cannot be sent now."""
 
 
 @dataclass
@@ -50,13 +58,11 @@ def followup_content(episode: Episode) -> FollowupContent:
     return FollowupContent(
         episode=episode,
         subject=f"Merci d’avoir suivi l’épisode {episode.number} : {episode.title}",
-        episode_url=site_link("programme.episode", slug=episode.slug),
+        episode_url=episode_url(episode, external=True),
         replay_url=episode.replay_url,
         answered=answered,
         next_episode=next_episode,
-        next_episode_url=site_link("programme.episode", slug=next_episode.slug)
-        if next_episode
-        else "",
+        next_episode_url=episode_url(next_episode, external=True) if next_episode else "",
     )
 
 
@@ -69,34 +75,54 @@ def render_followup(content: FollowupContent, first_name: str) -> tuple[str, str
     )
 
 
+def _claim_followup(episode_id: int, facilitator_id: int, now: datetime) -> bool:
+    """Stamp the episode as followed-up if nobody did; only the winner may queue the mail.
+
+    The conditional UPDATE is the lock: on PostgreSQL a second writer waits for the
+    first to commit and then finds the column set; on SQLite BEGIN IMMEDIATE serialises.
+    """
+    result = db.session.execute(
+        sa.update(Episode)
+        .where(
+            Episode.id == episode_id,
+            Episode.followup_sent_at.is_(None),
+            Episode.starts_at <= now,
+        )
+        .values(followup_sent_at=now, followup_sent_by_id=facilitator_id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _refusal(episode_id: int) -> FollowupRefused:
+    """Why the claim failed: already sent, or too early."""
+    sent_at = db.session.scalar(sa.select(Episode.followup_sent_at).filter_by(id=episode_id))
+    if sent_at is not None:
+        return FollowupRefused("Le droit de suite de cet épisode a déjà été envoyé.")
+    return FollowupRefused("Le droit de suite ne peut être envoyé qu’une fois l’épisode commencé.")
+
+
 def send_followup_to_registrants(episode_id: int, facilitator_id: int) -> int:
     """Queue one follow-up per registrant, once per episode ever; return how many.
 
-    FollowupRefused when the episode has not started or the follow-up was already sent.
+    FollowupRefused when the episode has not started or the follow-up was already sent;
+    LookupError when the episode is gone.
     """
-    begin_write()
-    now = utcnow()
-    episode = db.session.get(Episode, episode_id)
-    if episode is None:
-        db.session.rollback()
-        raise LookupError(episode_id)
-    if not claim_followup(episode_id, facilitator_id, now):
-        db.session.rollback()
+    with write():
         episode = db.session.get(Episode, episode_id)
-        if episode is not None and episode.followup_sent_at is not None:
-            raise FollowupRefused("Le droit de suite de cet épisode a déjà été envoyé.")
-        raise FollowupRefused(
-            "Le droit de suite ne peut être envoyé qu’une fois l’épisode commencé."
-        )
+        if episode is None:
+            raise LookupError(episode_id)
+        if not _claim_followup(episode_id, facilitator_id, utcnow()):
+            raise _refusal(episode_id)
+        queued = _queue_followups(episode)
+        record(facilitator_id, "episode.followup", f"episode:{episode_id}", f"{queued} e-mails")
+    return queued
+
+
+def _queue_followups(episode: Episode) -> int:
     content = followup_content(episode)
-    attendees = db.session.scalars(
-        sa.select(Attendee)
-        .join(Registration, Registration.attendee_id == Attendee.id)
-        .where(Registration.episode_id == episode_id)
-        .order_by(Attendee.id)
-    )
     queued = 0
-    for attendee in attendees:
+    for attendee in registrants_of(episode.id):
         text, html = render_followup(content, attendee.first_name)
         try:
             queue_message(
@@ -106,15 +132,12 @@ def send_followup_to_registrants(episode_id: int, facilitator_id: int) -> int:
                 body_text=text,
                 body_html=html,
                 attendee_id=attendee.id,
-                episode_id=episode_id,
+                episode_id=episode.id,
                 # Even if the guard above were bypassed, the database refuses a second copy.
-                dedupe_key=f"followup:{episode_id}:{attendee.id}",
+                dedupe_key=f"followup:{episode.id}:{attendee.id}",
             )
         except BadRecipient:
             log.warning("follow-up skipped for attendee %s: unusable address", attendee.id)
             continue
         queued += 1
-    record(facilitator_id, "episode.followup", f"episode:{episode_id}", f"{queued} e-mails")
-    db.session.commit()
-    nudge_outbox()
     return queued

@@ -1,0 +1,108 @@
+"""Who registered: the searchable list, the exports, the counts per episode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ..database import contains_pattern
+from ..extensions import db
+from ..models import Attendee, Episode, Question, Registration
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class RegistrantsPage:
+    """One page of attendees, each with the numbers of the episodes they follow."""
+
+    rows: list[tuple[Attendee, list[int]]]
+    total: int
+    page: int
+    pages: int
+
+
+def _registrant_conditions(q: str, episode_id: int | None) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if q:
+        pattern = contains_pattern(q)
+        searched = (Attendee.email, Attendee.first_name, Attendee.last_name, Attendee.organisation)
+        conditions.append(sa.or_(*(column.ilike(pattern, escape="\\") for column in searched)))
+    if episode_id is not None:
+        conditions.append(
+            sa.exists().where(
+                Registration.attendee_id == Attendee.id, Registration.episode_id == episode_id
+            )
+        )
+    return conditions
+
+
+def registrants_page(q: str, episode_id: int | None, page: int) -> RegistrantsPage:
+    """Attendees matching the search and episode, paginated: three queries."""
+    conditions = _registrant_conditions(q, episode_id)
+    total = db.session.scalar(sa.select(sa.func.count(Attendee.id)).where(*conditions)) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = max(1, min(page, pages))
+    attendees = list(
+        db.session.scalars(
+            sa.select(Attendee)
+            .where(*conditions)
+            .order_by(Attendee.last_name, Attendee.first_name, Attendee.id)
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
+        )
+    )
+    numbers = _episode_numbers([a.id for a in attendees])
+    return RegistrantsPage([(a, numbers.get(a.id, [])) for a in attendees], total, page, pages)
+
+
+def registrants_for_export(episode_id: int | None) -> list[tuple[Attendee, list[int]]]:
+    """Every attendee (of one episode, if given) with their episode numbers."""
+    attendees = list(
+        db.session.scalars(
+            sa.select(Attendee)
+            .where(*_registrant_conditions("", episode_id))
+            .order_by(Attendee.last_name, Attendee.first_name, Attendee.id)
+        )
+    )
+    numbers = _episode_numbers(None)
+    return [(a, numbers.get(a.id, [])) for a in attendees]
+
+
+def _episode_numbers(attendee_ids: list[int] | None) -> dict[int, list[int]]:
+    """Episode numbers per attendee (all attendees when None), one query."""
+    statement = (
+        sa.select(Registration.attendee_id, Episode.number)
+        .join(Episode, Episode.id == Registration.episode_id)
+        .order_by(Episode.number)
+    )
+    if attendee_ids is not None:
+        if not attendee_ids:
+            return {}
+        statement = statement.where(Registration.attendee_id.in_(attendee_ids))
+    numbers: dict[int, list[int]] = {}
+    for attendee_id, number in db.session.execute(statement):
+        numbers.setdefault(attendee_id, []).append(number)
+    return numbers
+
+
+def questions_for_export(episode_id: int) -> list[tuple[Question, Attendee]]:
+    """Every question of an episode with its author, oldest first."""
+    return [
+        (question, attendee)
+        for question, attendee in db.session.execute(
+            sa.select(Question, Attendee)
+            .join(Attendee, Attendee.id == Question.attendee_id)
+            .where(Question.episode_id == episode_id)
+            .order_by(Question.id)
+        )
+    ]
+
+
+def registrant_count(episode_id: int) -> int:
+    """How many people follow an episode."""
+    return (
+        db.session.scalar(sa.select(sa.func.count()).where(Registration.episode_id == episode_id))
+        or 0
+    )

@@ -1,0 +1,118 @@
+"""Reviewing an episode's questions: the list, an action on one, its note, new arrivals."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import Response, render_template, request, url_for
+
+from ...converters import db_int
+from ...http import after_post, refuse, render
+from ...models import Episode, Question
+from ...programme.services import episode_or_404
+from ...vocabulary import ReviewAction
+from .. import bp
+from ..forms import NoteForm
+from ..review import (
+    ReviewFilters,
+    act_on_question,
+    new_questions_since,
+    question_with_author,
+    review_page,
+    save_note,
+    status_counts,
+)
+from . import back_to, found, me
+
+
+@bp.get("/episodes/<slug>/questions")
+def review(slug: str) -> Response:
+    """An episode's questions: filter, sort, search, paginate, act in place."""
+    episode = episode_or_404(slug)
+    view = review_page(episode.id, ReviewFilters.from_args(request.args))
+    return render(
+        "facilitator/review.html",
+        "facilitator/_question_list.html",
+        targets=("question-list",),
+        episode=episode,
+        view=view,
+        filters=view.filters,
+        back=request.full_path.rstrip("?"),
+    )
+
+
+@bp.post("/episodes/<slug>/questions/<int:question_id>")
+def act(slug: str, question_id: int) -> Response:
+    """Retenir, marquer répondue, écarter, remettre en nouvelle, publier, dépublier."""
+    episode = episode_or_404(slug)
+    try:
+        action = ReviewAction(request.form.get("action", ""))
+    except ValueError:
+        refuse(400, "Action inconnue : rechargez la page et réessayez.")
+    found(act_on_question, question_id, episode.id, action, me())
+    return _question_answer(episode, question_id, f"Question n° {question_id} {action.done}.")
+
+
+@bp.post("/episodes/<slug>/questions/<int:question_id>/note")
+def note(slug: str, question_id: int) -> Response:
+    """Save the private note of a question."""
+    episode = episode_or_404(slug)
+    form = NoteForm()
+    if not form.validate():
+        return after_post(
+            back_to(url_for(".review", slug=slug)),
+            form.note.errors[0],
+            category="error",
+            fragment=lambda: _row(episode, _question_or_404(question_id, episode), "", form, 422),
+        )
+    found(save_note, question_id, episode.id, form.note.data or "", me())
+    message = f"Note de la question n° {question_id} enregistrée."
+    return _question_answer(episode, question_id, message)
+
+
+def _question_or_404(question_id: int, episode: Episode) -> Question:
+    question = question_with_author(question_id, episode.id)
+    if question is None:
+        refuse(404, "Cette question n’existe pas ou plus.")
+    return question
+
+
+def _question_answer(episode: Episode, question_id: int, message: str) -> Response:
+    """htmx: the row again, with the counts and the announcement out of band; else 303."""
+    return after_post(
+        back_to(url_for(".review", slug=episode.slug)),
+        message,
+        fragment=lambda: _row(episode, _question_or_404(question_id, episode), message),
+    )
+
+
+def _row(
+    episode: Episode,
+    question: Question,
+    message: str,
+    note_form: NoteForm | None = None,
+    status: int = 200,
+) -> Response:
+    back = back_to(url_for(".review", slug=episode.slug))
+    html = render_template(
+        "facilitator/_question_updated.html",
+        episode=episode,
+        question=question,
+        counts=status_counts(episode.id)[0],
+        filters=ReviewFilters.from_args(dict(parse_qsl(urlsplit(back).query))),
+        back=back,
+        message=message,
+        note_form=note_form,
+    )
+    return Response(html, status)
+
+
+@bp.get("/episodes/<slug>/questions/nouvelles")
+def new_questions(slug: str) -> Response:
+    """How many questions arrived since the page was loaded; 204 when nothing new to say."""
+    episode = episode_or_404(slug)
+    after = request.args.get("apres", type=db_int, default=0)
+    count = new_questions_since(episode.id, after)
+    if count == request.args.get("deja", type=db_int, default=0):
+        return Response(status=204)
+    return render("facilitator/_new_questions.html", episode=episode, count=count, after=after)

@@ -1,0 +1,105 @@
+"""The outbox queue: messages are rows written in the caller's transaction.
+
+`queue_message` adds a row to the session and marks it; once that transaction commits,
+the session's after-commit hook hands the outbox to the sender (see `worker`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..clock import utcnow
+from ..extensions import db
+from ..models import OutboxMessage, OutboxStatus
+
+#: session.info key: this transaction queued mail
+QUEUED = "outbox_queued"
+
+
+class BadRecipient(ValueError):
+    """An address or header that could smuggle a header (CR/LF) or is empty."""
+
+
+def check_header_value(value: str) -> str:
+    """Refuse an empty header value or one with a line break."""
+    if not value or "\r" in value or "\n" in value:
+        raise BadRecipient("header value with a line break or empty")
+    return value
+
+
+def queue_message(
+    *,
+    kind: str,
+    recipient: str,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    ics: str = "",
+    headers: dict[str, str] | None = None,
+    attendee_id: int | None = None,
+    episode_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxMessage:
+    """Add a message to the session; it is delivered once the caller commits."""
+    check_header_value(recipient)
+    check_header_value(subject)
+    for value in (headers or {}).values():
+        check_header_value(value)
+    message = OutboxMessage(
+        kind=kind,
+        recipient=recipient,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        ics=ics,
+        headers=dict(headers or {}),
+        attendee_id=attendee_id,
+        episode_id=episode_id,
+        dedupe_key=dedupe_key,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=utcnow(),
+    )
+    db.session.add(message)
+    db.session.info[QUEUED] = True
+    return message
+
+
+def recent_mail_count(attendee_id: int, kinds: tuple[str, ...], hours: int = 1) -> int:
+    """Messages of these kinds queued for the attendee lately."""
+    since = utcnow() - timedelta(hours=hours)
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.attendee_id == attendee_id,
+            OutboxMessage.kind.in_(kinds),
+            OutboxMessage.created_at >= since,
+        )
+    )
+
+
+def due_ids(limit: int) -> list[int]:
+    """Ids of the pending messages whose time has come, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at <= utcnow(),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+
+
+def outbox_summary() -> dict[str, Any]:
+    """Counts by status, for the CLI and the facilitator."""
+    rows = db.session.execute(
+        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+    )
+    return {status: count for status, count in rows}

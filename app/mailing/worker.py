@@ -1,0 +1,182 @@
+"""Delivering the outbox: claim a row, send it, record the outcome; the background sender.
+
+Delivery claims a row before sending (so two workers never send the same row twice),
+retries temporary failures with exponential back-off and marks permanent ones failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import threading
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from ..clock import utcnow
+from ..database import write
+from ..extensions import db
+from ..models import OutboxMessage, OutboxStatus
+from .queue import QUEUED, BadRecipient, due_ids
+from .transport import Transport, build_message, is_message_fault, is_permanent
+
+log = logging.getLogger(__name__)
+
+#: how long a claimed message is held before another worker may retry it
+CLAIM_SECONDS = 300
+
+#: a message done with keeps who, what and when, not its body: the personal link in it is a
+#: key to someone's data, and only its hash is meant to be stored
+SPENT: dict[str, Any] = {"body_text": "", "body_html": "", "ics": "", "headers": {}}
+
+
+def _backoff(attempts: int) -> timedelta:
+    """1 min, 2 min, 4 min… capped at 6 hours."""
+    return timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def _claim(row_id: int) -> bool:
+    """Take a due message for this worker; False if another took it first."""
+    now = utcnow()
+    with write():
+        result = db.session.execute(
+            sa.update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .values(
+                next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
+                attempts=OutboxMessage.attempts + 1,
+            )
+        )
+    return result.rowcount == 1
+
+
+def _mark_sent(row_id: int) -> None:
+    """Record a delivery."""
+    with write():
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(status=OutboxStatus.SENT, sent_at=utcnow(), last_error="", **SPENT)
+        )
+
+
+def _record_failure(row_id: int, error: Exception, counts: dict[str, int]) -> None:
+    """Retry later, or give up for good."""
+    with write():
+        row = db.session.get(OutboxMessage, row_id)
+        if row is None:  # erased meanwhile
+            return
+        row.last_error = f"{type(error).__name__}: {error}"[:500]
+        max_attempts = int(current_app.config.get("OUTBOX_MAX_ATTEMPTS", 8))
+        if is_permanent(error) or row.attempts >= max_attempts:
+            row.status = OutboxStatus.FAILED
+            for column, value in SPENT.items():
+                setattr(row, column, value)
+            counts["failed"] += 1
+        else:
+            row.next_attempt_at = utcnow() + _backoff(row.attempts)
+            counts["retry"] += 1
+    log.warning("outbox message %s not sent: %s", row_id, row.last_error)
+
+
+def deliver_due(limit: int = 100) -> dict[str, int]:
+    """Send what is due now; return counts of sent, retried and failed messages."""
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    ids = due_ids(limit)
+    db.session.commit()
+    if not ids:
+        return counts
+    transport = Transport()
+    try:
+        for row_id in ids:
+            if not _claim(row_id):
+                continue
+            row = db.session.get(OutboxMessage, row_id)
+            if row is None:  # erased meanwhile
+                continue
+            try:
+                transport.send(build_message(row))
+            except (smtplib.SMTPException, OSError, BadRecipient, ValueError) as error:
+                _record_failure(row_id, error, counts)
+                if is_message_fault(error):
+                    continue  # this message's fault: go on with the next one
+                break  # the server is unreachable or dropped us: leave the rest for later
+            _mark_sent(row_id)
+            counts["sent"] += 1
+    finally:
+        transport.close()
+    return counts
+
+
+class OutboxWorker:
+    """One background thread per process that delivers the outbox when nudged."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+        self.stopping = False
+
+    def stop(self, timeout: float = 10) -> None:
+        """Finish the current run and end the thread (tests, shutdown)."""
+        self.stopping = True
+        self.wake.set()
+        if self.thread is not None:
+            self.thread.join(timeout=timeout)
+
+    def nudge(self) -> None:
+        """Ask for a delivery run soon (never blocks the request)."""
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+                self.thread.start()
+        self.wake.set()
+
+    def _run(self) -> None:
+        while not self.stopping:
+            self.wake.wait(timeout=60)
+            self.wake.clear()
+            if self.stopping:
+                return
+            with self.app.app_context():
+                try:
+                    deliver_due()
+                except Exception:  # keep the thread alive; the CLI can retry
+                    log.exception("outbox delivery failed")
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+
+
+def nudge_outbox(app: Flask) -> None:
+    """Deliver in the background soon, if the site is configured to."""
+    if not app.config.get("OUTBOX_SEND_AFTER_REQUEST", True):
+        return
+    worker: OutboxWorker = app.extensions.setdefault("outbox_worker", OutboxWorker(app))
+    worker.nudge()
+
+
+def _after_commit(session: sa.orm.Session) -> None:
+    """A transaction that queued mail has committed: hand the outbox to the sender."""
+    if session.info.pop(QUEUED, False):
+        nudge_outbox(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _after_rollback(session: sa.orm.Session, _transaction: sa.orm.SessionTransaction) -> None:
+    """Rolled back: what was queued is gone, nothing to send."""
+    session.info.pop(QUEUED, None)
+
+
+def init_app(app: Flask) -> None:
+    """Listen to the app's sessions: mail queued in a transaction leaves after its commit."""
+    session_class = db.session.session_factory.class_
+    if not sa.event.contains(session_class, "after_commit", _after_commit):
+        sa.event.listen(session_class, "after_commit", _after_commit)
+        sa.event.listen(session_class, "after_soft_rollback", _after_rollback)

@@ -1,0 +1,172 @@
+"""What visitors see of questions: the published board of an episode, one's own questions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
+
+from ..clock import utcnow
+from ..extensions import db
+from ..identity import Visitor
+from ..models import Attendee, Episode, Question, Vote
+from ..vocabulary import QuestionStatus
+
+#: the two orders of the published list, by their value in the URL (?tri=)
+SORTS = {"votes": "Les plus soutenues", "recentes": "Les plus récentes"}
+DEFAULT_SORT = "votes"
+
+
+def votes_open(episode: Episode, now: datetime) -> bool:
+    """Votes help rank questions before and during the live, not after it."""
+    return now < episode.ends_at
+
+
+def own_questions(visitor: Visitor | None, episode: Episode) -> list[Question]:
+    """The visitor's questions for an episode that this browser may see, oldest first."""
+    if visitor is None:
+        return []
+    statement = (
+        sa.select(Question)
+        .where(Question.episode_id == episode.id, Question.attendee_id == visitor.attendee.id)
+        .order_by(Question.created_at, Question.id)
+    )
+    if not visitor.full:
+        # A browser that only registered sees what it sent, never the rest of the person's.
+        if not visitor.sent_here:
+            return []
+        statement = statement.where(Question.id.in_(visitor.sent_here))
+    return list(db.session.scalars(statement))
+
+
+@dataclass
+class EpisodeQuestions:
+    """An attendee's questions for one episode, for the personal space."""
+
+    episode: Episode
+    questions: list[Question]
+    open: bool
+
+
+def questions_for_attendee(attendee_id: int, now: datetime | None = None) -> list[EpisodeQuestions]:
+    """All of an attendee's questions grouped by episode in programme order (one query)."""
+    now = now or utcnow()
+    rows = db.session.scalars(
+        sa.select(Question)
+        .join(Question.episode)
+        .options(contains_eager(Question.episode))
+        .where(Question.attendee_id == attendee_id)
+        .order_by(Episode.number, Question.created_at, Question.id)
+    ).all()
+    groups: list[EpisodeQuestions] = []
+    for question in rows:
+        if not groups or groups[-1].episode.id != question.episode_id:
+            groups.append(
+                EpisodeQuestions(question.episode, [], question.episode.accepts_questions(now))
+            )
+        groups[-1].questions.append(question)
+    return groups
+
+
+@dataclass
+class PublishedQuestion:
+    """A published question as the public list shows it."""
+
+    id: int
+    text: str
+    #: None when the author stays anonymous
+    author: str | None
+    vote_count: int
+    created_at: datetime
+    answered: bool
+    #: the visitor wrote it (no vote button then)
+    own: bool
+    #: the visitor supports it
+    voted: bool
+
+
+@dataclass
+class QuestionBoard:
+    """The published questions of an episode, for one visitor, in one order."""
+
+    episode: Episode
+    sort: str
+    questions: list[PublishedQuestion] = field(default_factory=list)
+    #: the visitor may vote (full rights, votes still open)
+    can_vote: bool = False
+    votes_open: bool = True
+    #: "anonymous", "limited" or "full"
+    visitor_kind: str = "anonymous"
+
+
+def question_board(
+    episode: Episode, visitor: Visitor | None, sort: str | None, now: datetime
+) -> QuestionBoard:
+    """Published questions with counts, names when shown, and the visitor's votes (one query)."""
+    sort = sort if sort in SORTS else DEFAULT_SORT
+    attendee_id = visitor.attendee.id if visitor else None
+    voted = (
+        sa.exists()
+        .where(Vote.question_id == Question.id, Vote.attendee_id == attendee_id)
+        .correlate(Question)
+        if attendee_id is not None
+        else sa.false()
+    )
+    order = (
+        (Question.vote_count.desc(), Question.created_at, Question.id)
+        if sort == "votes"
+        else (Question.created_at.desc(), Question.id.desc())
+    )
+    rows = db.session.execute(
+        sa.select(
+            Question.id,
+            Question.text,
+            Question.show_name,
+            Question.vote_count,
+            Question.created_at,
+            Question.status,
+            Question.attendee_id,
+            Attendee.first_name,
+            Attendee.last_name,
+            voted.label("voted"),
+        )
+        .join(Attendee, Attendee.id == Question.attendee_id)
+        .where(Question.episode_id == episode.id, Question.published.is_(True))
+        .order_by(*order)
+    ).all()
+    is_open = votes_open(episode, now)
+    board = QuestionBoard(
+        episode=episode,
+        sort=sort,
+        votes_open=is_open,
+        can_vote=bool(visitor and visitor.full and is_open),
+        visitor_kind="anonymous" if visitor is None else visitor.rights,
+    )
+    for row in rows:
+        board.questions.append(
+            PublishedQuestion(
+                id=row.id,
+                text=row.text,
+                author=f"{row.first_name} {row.last_name}" if row.show_name else None,
+                vote_count=row.vote_count,
+                created_at=row.created_at,
+                answered=row.status == QuestionStatus.ANSWERED,
+                own=row.attendee_id == attendee_id,
+                voted=bool(row.voted),
+            )
+        )
+    return board
+
+
+def visible_question(visitor: Visitor | None, question_id: int) -> Question | None:
+    """The question if this browser may see and change it (full: any of theirs; limited: sent here)."""
+    question = db.session.get(Question, question_id)
+    if (
+        question is None
+        or visitor is None
+        or not visitor.may_see(question.id, question.attendee_id)
+    ):
+        return None
+    return question

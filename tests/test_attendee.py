@@ -22,9 +22,10 @@ from app.models import (
     Registration,
     Vote,
 )
-
-from .conftest import NOW, MailSink, csrf_from, htmx_headers
-from .registration_helpers import register
+from tests.support.database import NOW
+from tests.support.http import csrf_from, htmx_headers
+from tests.support.mail import MailSink
+from tests.support.registration import register
 
 JOIN = "https://visio.example.org/salle-secrete-"
 

@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 
 from app.extensions import db, limiter
 from app.models import Facilitator, FacilitatorAction
-
-from .conftest import csrf_from, htmx_headers, make_test_app, prepare_schema
-from .facilitator_fixtures import PASSWORD, log_in
+from tests.support.database import make_test_app, prepare_schema
+from tests.support.facilitator import PASSWORD, log_in
+from tests.support.http import csrf_from, htmx_headers
 
 PROTECTED_PREFIX = "/animation/"
 PUBLIC_ENDPOINTS = {"facilitator.login"}

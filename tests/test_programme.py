@@ -16,8 +16,8 @@ from flask.testing import FlaskClient
 from app.extensions import db
 from app.models import Episode, Series
 from app.programme.services import load_programme, next_thursday, read_content
-
-from .conftest import NOW, normalise_spaces
+from tests.support.database import NOW
+from tests.support.http import normalise_spaces
 
 # The source document: a copy in the repository (a clone runs its tests on its own), checked
 # against shared/seed/ beside the repository when that folder is there.

@@ -7,7 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from app.extensions import db, limiter
 from app.models import Facilitator, FacilitatorAction
@@ -35,8 +35,7 @@ def protected_requests(app: Flask) -> list[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------- CLI
-def test_cli_creates_an_account_with_a_hidden_password(app: Flask) -> None:
-    runner = app.test_cli_runner()
+def test_cli_creates_an_account_with_a_hidden_password(app: Flask, runner: FlaskCliRunner) -> None:
     result = runner.invoke(
         args=["facilitator", "create", "Animation@Example.org"], input=f"{PASSWORD}\n{PASSWORD}\n"
     )
@@ -62,17 +61,21 @@ def test_cli_creates_an_account_with_a_hidden_password(app: Flask) -> None:
         ),
     ],
 )
-def test_cli_refuses_bad_input_in_french(app: Flask, email: str, typed: str, message: str) -> None:
-    result = app.test_cli_runner().invoke(args=["facilitator", "create", email], input=typed)
+def test_cli_refuses_bad_input_in_french(
+    app: Flask, runner: FlaskCliRunner, email: str, typed: str, message: str
+) -> None:
+    result = runner.invoke(args=["facilitator", "create", email], input=typed)
     assert result.exit_code == 1
     assert f"Erreur : {message}" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Facilitator.id))) == 0
 
 
-def test_cli_refuses_a_second_account_for_the_same_address(app: Flask, make_facilitator) -> None:
+def test_cli_refuses_a_second_account_for_the_same_address(
+    runner: FlaskCliRunner, make_facilitator
+) -> None:
     make_facilitator()
-    result = app.test_cli_runner().invoke(
+    result = runner.invoke(
         args=["facilitator", "create", "ANIMATION@example.org"], input=f"{PASSWORD}\n{PASSWORD}\n"
     )
     assert result.exit_code == 1

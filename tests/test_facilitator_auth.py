@@ -34,6 +34,14 @@ def protected_requests(app: Flask) -> list[tuple[str, str]]:
     return found
 
 
+#: The walk's parameters, read at collection time from an app on a throwaway configuration
+#: (no database is opened); test_the_walk_is_the_test_apps_url_map checks them.
+PROTECTED_REQUESTS = protected_requests(make_test_app("sqlite://", smtp_port=0))
+walk = pytest.mark.parametrize(
+    ("method", "url"), PROTECTED_REQUESTS, ids=[f"{m}:{u}" for m, u in PROTECTED_REQUESTS]
+)
+
+
 # ---------------------------------------------------------------- CLI
 def test_cli_creates_an_account_with_a_hidden_password(app: Flask, runner: FlaskCliRunner) -> None:
     result = runner.invoke(
@@ -207,40 +215,44 @@ def test_login_is_recorded(facilitator_client: FlaskClient, app: Flask) -> None:
 
 
 # ---------------------------------------------------------------- the guard
+def test_the_walk_is_the_test_apps_url_map(programme: Flask) -> None:
+    requests = protected_requests(programme)
+    assert requests == PROTECTED_REQUESTS  # the collection-time list is the real one
+    assert len(requests) >= 15
+
+
+@walk
 def test_every_url_under_animation_refuses_an_anonymous_request(
-    programme: Flask, client: FlaskClient, make_question
+    programme: Flask, client: FlaskClient, make_question, method: str, url: str
 ) -> None:
     make_question()
-    requests = protected_requests(programme)
-    assert len(requests) >= 15
-    for method, url in requests:
-        # A valid CSRF token, so that it is the login guard that refuses, not CSRF.
-        token = csrf_from(client.get("/animation/connexion").get_data(as_text=True))
-        response = client.open(url, method=method, data={"csrf_token": token})
-        assert response.status_code == 303, (method, url, response.status_code)
-        assert response.headers["Location"].startswith("/animation/connexion"), (method, url)
-        if method == "GET":
-            assert "next=" in response.headers["Location"]
+    # A valid CSRF token, so that it is the login guard that refuses, not CSRF.
+    token = csrf_from(client.get("/animation/connexion").get_data(as_text=True))
+    response = client.open(url, method=method, data={"csrf_token": token})
+    assert response.status_code == 303, (method, url, response.status_code)
+    assert response.headers["Location"].startswith("/animation/connexion"), (method, url)
+    if method == "GET":
+        assert "next=" in response.headers["Location"]
 
 
+@walk
 def test_every_url_under_animation_sends_htmx_to_the_login_page(
-    programme: Flask, client: FlaskClient
+    programme: Flask, client: FlaskClient, method: str, url: str
 ) -> None:
-    for method, url in protected_requests(programme):
-        token = csrf_from(client.get("/animation/connexion").get_data(as_text=True))
-        response = client.open(
-            url,
-            method=method,
-            data={"csrf_token": token},
-            headers=htmx_headers(
-                target="question-list",
-                **{"HX-Current-URL": "https://webinaires.example.org/animation/inscrits?page=2"},
-            ),
-        )
-        assert response.status_code == 401, (method, url)
-        assert response.headers["HX-Redirect"].startswith("/animation/connexion"), (method, url)
-        assert "next=/animation/inscrits?page%3D2" in response.headers["HX-Redirect"]
-        assert response.get_data() == b""  # no login form swapped into a fragment
+    token = csrf_from(client.get("/animation/connexion").get_data(as_text=True))
+    response = client.open(
+        url,
+        method=method,
+        data={"csrf_token": token},
+        headers=htmx_headers(
+            target="question-list",
+            **{"HX-Current-URL": "https://webinaires.example.org/animation/inscrits?page=2"},
+        ),
+    )
+    assert response.status_code == 401, (method, url)
+    assert response.headers["HX-Redirect"].startswith("/animation/connexion"), (method, url)
+    assert "next=/animation/inscrits?page%3D2" in response.headers["HX-Redirect"]
+    assert response.get_data() == b""  # no login form swapped into a fragment
 
 
 def test_facilitator_pages_are_private_and_kept_out_of_caches(

@@ -8,7 +8,7 @@ from datetime import timedelta
 import icalendar
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from app.extensions import db
 from app.identity import hash_token
@@ -22,9 +22,10 @@ from app.models import (
     Registration,
     Vote,
 )
-
-from .conftest import NOW, MailSink, csrf_from, htmx_headers
-from .registration_helpers import register
+from tests.support.database import NOW
+from tests.support.http import csrf_from, htmx_headers
+from tests.support.mail import MailSink
+from tests.support.registration import register
 
 JOIN = "https://visio.example.org/salle-secrete-"
 
@@ -309,13 +310,14 @@ def test_opening_the_link_gives_full_rights_and_registering_limited(
     assert 'href="/moi">Mon espace</a>' in owner.get("/confidentialite").get_data(as_text=True)
 
 
-def test_retention_purge_erases_old_attendees_only(app: Flask, make_attendee) -> None:
+def test_retention_purge_erases_old_attendees_only(
+    app: Flask, runner: FlaskCliRunner, make_attendee
+) -> None:
     from app.programme.services import load_programme
 
     with app.app_context():
         load_programme(original_dates=True)  # last episode: 4 June 2020
     make_attendee(email="ancienne@example.org")
-    runner = app.test_cli_runner()
     app.config["RETENTION_DAYS"] = 365 * 10
     assert "Personnes effacées : 0" in runner.invoke(args=["retention", "purge"]).output
     app.config["RETENTION_DAYS"] = 365

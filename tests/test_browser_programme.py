@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import assert_accessible, screenshot
+from tests.support.browser import assert_accessible, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("live_app")]
 

@@ -13,9 +13,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.extensions import db
 from app.models import Attendee, Episode, Question
-
-from .conftest import NOW, SCREENSHOTS, assert_accessible, screenshot
-from .questions_fixtures import add_question, question_rows, vote_count
+from tests.support.browser import SCREENSHOTS, assert_accessible, screenshot
+from tests.support.database import NOW
+from tests.support.questions import add_question, question_rows, vote_count
 
 pytestmark = [pytest.mark.browser]
 

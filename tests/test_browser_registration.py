@@ -8,7 +8,8 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from .conftest import MailSink, assert_accessible, screenshot
+from tests.support.browser import assert_accessible, screenshot
+from tests.support.mail import MailSink
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("live_app")]
 

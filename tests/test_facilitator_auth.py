@@ -7,13 +7,13 @@ import re
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from app.extensions import db, limiter
 from app.models import Facilitator, FacilitatorAction
-
-from .conftest import csrf_from, htmx_headers, make_test_app, prepare_schema
-from .facilitator_fixtures import PASSWORD, log_in
+from tests.support.database import make_test_app, prepare_schema
+from tests.support.facilitator import PASSWORD, log_in
+from tests.support.http import csrf_from, htmx_headers
 
 PROTECTED_PREFIX = "/animation/"
 PUBLIC_ENDPOINTS = {"facilitator.login"}
@@ -34,9 +34,16 @@ def protected_requests(app: Flask) -> list[tuple[str, str]]:
     return found
 
 
+#: The walk's parameters, read at collection time from an app on a throwaway configuration
+#: (no database is opened); test_the_walk_is_the_test_apps_url_map checks them.
+PROTECTED_REQUESTS = protected_requests(make_test_app("sqlite://", smtp_port=0))
+walk = pytest.mark.parametrize(
+    ("method", "url"), PROTECTED_REQUESTS, ids=[f"{m}:{u}" for m, u in PROTECTED_REQUESTS]
+)
+
+
 # ---------------------------------------------------------------- CLI
-def test_cli_creates_an_account_with_a_hidden_password(app: Flask) -> None:
-    runner = app.test_cli_runner()
+def test_cli_creates_an_account_with_a_hidden_password(app: Flask, runner: FlaskCliRunner) -> None:
     result = runner.invoke(
         args=["facilitator", "create", "Animation@Example.org"], input=f"{PASSWORD}\n{PASSWORD}\n"
     )
@@ -62,17 +69,21 @@ def test_cli_creates_an_account_with_a_hidden_password(app: Flask) -> None:
         ),
     ],
 )
-def test_cli_refuses_bad_input_in_french(app: Flask, email: str, typed: str, message: str) -> None:
-    result = app.test_cli_runner().invoke(args=["facilitator", "create", email], input=typed)
+def test_cli_refuses_bad_input_in_french(
+    app: Flask, runner: FlaskCliRunner, email: str, typed: str, message: str
+) -> None:
+    result = runner.invoke(args=["facilitator", "create", email], input=typed)
     assert result.exit_code == 1
     assert f"Erreur : {message}" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Facilitator.id))) == 0
 
 
-def test_cli_refuses_a_second_account_for_the_same_address(app: Flask, make_facilitator) -> None:
+def test_cli_refuses_a_second_account_for_the_same_address(
+    runner: FlaskCliRunner, make_facilitator
+) -> None:
     make_facilitator()
-    result = app.test_cli_runner().invoke(
+    result = runner.invoke(
         args=["facilitator", "create", "ANIMATION@example.org"], input=f"{PASSWORD}\n{PASSWORD}\n"
     )
     assert result.exit_code == 1
@@ -204,40 +215,44 @@ def test_login_is_recorded(facilitator_client: FlaskClient, app: Flask) -> None:
 
 
 # ---------------------------------------------------------------- the guard
+def test_the_walk_is_the_test_apps_url_map(programme: Flask) -> None:
+    requests = protected_requests(programme)
+    assert requests == PROTECTED_REQUESTS  # the collection-time list is the real one
+    assert len(requests) >= 15
+
+
+@walk
 def test_every_url_under_animation_refuses_an_anonymous_request(
-    programme: Flask, client: FlaskClient, make_question
+    programme: Flask, client: FlaskClient, make_question, method: str, url: str
 ) -> None:
     make_question()
-    requests = protected_requests(programme)
-    assert len(requests) >= 15
-    for method, url in requests:
-        # A valid CSRF token, so that it is the login guard that refuses, not CSRF.
-        token = csrf_from(client.get("/animation/connexion").get_data(as_text=True))
-        response = client.open(url, method=method, data={"csrf_token": token})
-        assert response.status_code == 303, (method, url, response.status_code)
-        assert response.headers["Location"].startswith("/animation/connexion"), (method, url)
-        if method == "GET":
-            assert "next=" in response.headers["Location"]
+    # A valid CSRF token, so that it is the login guard that refuses, not CSRF.
+    token = csrf_from(client.get("/animation/connexion").get_data(as_text=True))
+    response = client.open(url, method=method, data={"csrf_token": token})
+    assert response.status_code == 303, (method, url, response.status_code)
+    assert response.headers["Location"].startswith("/animation/connexion"), (method, url)
+    if method == "GET":
+        assert "next=" in response.headers["Location"]
 
 
+@walk
 def test_every_url_under_animation_sends_htmx_to_the_login_page(
-    programme: Flask, client: FlaskClient
+    programme: Flask, client: FlaskClient, method: str, url: str
 ) -> None:
-    for method, url in protected_requests(programme):
-        token = csrf_from(client.get("/animation/connexion").get_data(as_text=True))
-        response = client.open(
-            url,
-            method=method,
-            data={"csrf_token": token},
-            headers=htmx_headers(
-                target="question-list",
-                **{"HX-Current-URL": "https://webinaires.example.org/animation/inscrits?page=2"},
-            ),
-        )
-        assert response.status_code == 401, (method, url)
-        assert response.headers["HX-Redirect"].startswith("/animation/connexion"), (method, url)
-        assert "next=/animation/inscrits?page%3D2" in response.headers["HX-Redirect"]
-        assert response.get_data() == b""  # no login form swapped into a fragment
+    token = csrf_from(client.get("/animation/connexion").get_data(as_text=True))
+    response = client.open(
+        url,
+        method=method,
+        data={"csrf_token": token},
+        headers=htmx_headers(
+            target="question-list",
+            **{"HX-Current-URL": "https://webinaires.example.org/animation/inscrits?page=2"},
+        ),
+    )
+    assert response.status_code == 401, (method, url)
+    assert response.headers["HX-Redirect"].startswith("/animation/connexion"), (method, url)
+    assert "next=/animation/inscrits?page%3D2" in response.headers["HX-Redirect"]
+    assert response.get_data() == b""  # no login form swapped into a fragment
 
 
 def test_facilitator_pages_are_private_and_kept_out_of_caches(

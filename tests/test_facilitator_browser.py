@@ -13,9 +13,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from app.extensions import db
 from app.models import Attendee, Episode, Question, Registration
-
-from .conftest import NOW, assert_accessible, screenshot
-from .facilitator_fixtures import PASSWORD, create_account
+from tests.support.browser import assert_accessible, screenshot
+from tests.support.database import NOW
+from tests.support.facilitator import PASSWORD, create_account
 
 pytestmark = [pytest.mark.browser]
 

@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import Episode, FacilitatorAction
-
-from .conftest import NOW, csrf_from, htmx_headers
+from tests.support.database import NOW
+from tests.support.http import csrf_from, htmx_headers
 
 EDIT = "/animation/episodes/plateformes-civictech/modifier"
 

@@ -9,8 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.facilitator.export import neutralise, to_csv
-
-from .conftest import normalise_spaces
+from tests.support.http import normalise_spaces
 
 
 def read_csv(body: bytes) -> list[list[str]]:

@@ -12,9 +12,8 @@ from flask.testing import FlaskClient
 from app.extensions import db
 from app.mailing.worker import deliver_due
 from app.models import Episode, FacilitatorAction, OutboxMessage
-
-from .conftest import csrf_from, normalise_spaces
-from .facilitator_fixtures import log_in
+from tests.support.facilitator import log_in
+from tests.support.http import csrf_from, normalise_spaces
 
 FOLLOWUP = "/animation/episodes/plateformes-civictech/suivi"
 AFTER_EPISODE_ONE = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -12,9 +12,8 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import FacilitatorAction, Question
-
-from .conftest import NOW, csrf_from, htmx_headers, normalise_spaces
-from .facilitator_fixtures import count_queries
+from tests.support.database import NOW, count_queries
+from tests.support.http import csrf_from, htmx_headers, normalise_spaces
 
 EPISODE = "plateformes-civictech"
 REVIEW = f"/animation/episodes/{EPISODE}/questions"

@@ -18,9 +18,10 @@ from flask import Flask
 from app.extensions import db
 from app.mailing.worker import deliver_due
 from app.models import OutboxMessage, OutboxStatus
-
-from .conftest import NOW, MailSink, free_port, make_test_app, normalise_spaces, prepare_schema
-from .registration_helpers import register
+from tests.support.database import NOW, make_test_app, prepare_schema
+from tests.support.http import normalise_spaces
+from tests.support.mail import MailSink, free_port
+from tests.support.registration import register
 
 
 def outbox(app: Flask) -> list[OutboxMessage]:

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from app.extensions import db
 from app.models import Episode, Series
 from app.programme.services import load_programme, next_thursday, read_content
-
-from .conftest import NOW, normalise_spaces
+from tests.support.database import NOW
+from tests.support.http import normalise_spaces
 
 # The source document: a copy in the repository (a clone runs its tests on its own), checked
 # against shared/seed/ beside the repository when that folder is there.
@@ -139,9 +139,8 @@ def test_episode_states_follow_the_clock(programme: Flask, client: FlaskClient) 
 
 
 def test_original_dates_show_every_episode_past_with_replay(
-    app: Flask, client: FlaskClient
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner
 ) -> None:
-    runner = app.test_cli_runner()
     result = runner.invoke(args=["programme", "load", "--original-dates"])
     assert result.exit_code == 0, result.output
     assert "7 épisodes" in result.output
@@ -157,8 +156,7 @@ def test_original_dates_show_every_episode_past_with_replay(
     assert "Le cycle est terminé" in text
 
 
-def test_loading_twice_updates_in_place(app: Flask) -> None:
-    runner = app.test_cli_runner()
+def test_loading_twice_updates_in_place(app: Flask, runner: FlaskCliRunner) -> None:
     for _ in range(2):
         assert runner.invoke(args=["programme", "load"]).exit_code == 0
     with app.app_context():

@@ -8,14 +8,8 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .conftest import csrf_from, htmx_headers, normalise_spaces, sign_in_as
-from .questions_fixtures import (
-    ask_url,
-    open_ask_area,
-    question_rows,
-    registered_numbers,
-    send,
-)
+from tests.support.http import csrf_from, htmx_headers, normalise_spaces, sign_in_as
+from tests.support.questions import ask_url, open_ask_area, question_rows, registered_numbers, send
 
 QUESTION = "Comment mobiliser les habitants qui ne viennent jamais aux réunions ?"
 

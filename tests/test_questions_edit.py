@@ -11,9 +11,8 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import Attendee, Question
-
-from .conftest import csrf_from, htmx_headers, sign_in_as
-from .questions_fixtures import (
+from tests.support.http import csrf_from, htmx_headers, sign_in_as
+from tests.support.questions import (
     add_question,
     ask_url,
     open_ask_area,
@@ -257,7 +256,7 @@ def test_personal_space_partial_lists_questions_with_their_status(
     assert html.count(">Modifier</a>") == 4
     assert "retour=/moi/jeton-de-test" in html
     # Once episode 1 has started, its questions are read-only there.
-    from .questions_fixtures import starts_at
+    from tests.support.questions import starts_at
 
     programme.extensions["clock"].freeze(starts_at(programme, 1))
     with programme.test_request_context("/moi/jeton-de-test"):

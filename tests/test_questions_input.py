@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .conftest import csrf_from, htmx_headers, sign_in_as
-from .questions_fixtures import ask_url, open_ask_area, question_rows, registered_numbers
+from tests.support.http import csrf_from, htmx_headers, sign_in_as
+from tests.support.questions import ask_url, open_ask_area, question_rows, registered_numbers
 
 CASES = {
     "empty": ("", "Écrivez votre question avant de l’envoyer."),

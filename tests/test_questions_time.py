@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .conftest import csrf_from, htmx_headers, sign_in_as
-from .questions_fixtures import add_question, ask_url, open_ask_area, question_rows, starts_at
+from tests.support.http import csrf_from, htmx_headers, sign_in_as
+from tests.support.questions import add_question, ask_url, open_ask_area, question_rows, starts_at
 
 QUESTION = "Quelle place donner aux élus pendant la concertation ?"
 

@@ -14,15 +14,9 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 
 from app.extensions import db, limiter
-
-from .conftest import (
-    csrf_from,
-    htmx_headers,
-    make_test_app,
-    prepare_schema,
-    sign_in_as,
-)
-from .questions_fixtures import (
+from tests.support.database import make_test_app, prepare_schema
+from tests.support.http import csrf_from, htmx_headers, sign_in_as
+from tests.support.questions import (
     add_question,
     ask_url,
     publish,
@@ -199,7 +193,7 @@ def test_sort_by_votes_or_newest_in_place(
     programme: Flask, people: dict[str, int], make_attendee
 ) -> None:
     clock = programme.extensions["clock"]
-    from .conftest import NOW
+    from tests.support.database import NOW
 
     ids = []
     for minute, text in enumerate(

@@ -9,9 +9,9 @@ from flask import Flask
 
 from app.extensions import db, limiter
 from app.programme.services import load_programme
-
-from .conftest import NOW, csrf_from, make_test_app, prepare_schema
-from .registration_helpers import registration_data
+from tests.support.database import NOW, make_test_app, prepare_schema
+from tests.support.http import csrf_from
+from tests.support.registration import registration_data
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import Attendee, AttendeeToken, Episode, OutboxMessage, Registration
-
-from .conftest import csrf_from, normalise_spaces
-from .registration_helpers import register, registration_data
+from tests.support.http import csrf_from, normalise_spaces
+from tests.support.registration import register, registration_data
 
 
 def count(model: type) -> int:

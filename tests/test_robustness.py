@@ -39,7 +39,7 @@ def test_public_oddities_are_4xx(
 def test_huge_ids_in_the_personal_space_are_404(
     programme: Flask, client: FlaskClient, make_attendee
 ) -> None:
-    from .conftest import csrf_from
+    from tests.support.http import csrf_from
 
     _, token = make_attendee()
     csrf = csrf_from(client.get(f"/moi/{token}").get_data(as_text=True))
@@ -62,7 +62,7 @@ def test_huge_numbers_in_facilitator_queries_are_ignored(
         response = facilitator_client.get(url)
         assert response.status_code < 500, (url, response.status_code)
     page = facilitator_client.get(f"{base}/direct").get_data(as_text=True)
-    from .conftest import csrf_from
+    from tests.support.http import csrf_from
 
     token = csrf_from(page)
     for url, data in (

@@ -10,8 +10,7 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import Episode, Question, Registration, Vote
-
-from .conftest import csrf_from, htmx_headers
+from tests.support.http import csrf_from, htmx_headers
 
 
 def episode_row(app: Flask, number: int) -> Episode:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from .conftest import csrf_from
+from tests.support.http import csrf_from
 
 EPISODE_VALUE = re.compile(r'name="episodes" type="checkbox" value="(\d+)"')
 

@@ -1,0 +1,145 @@
+"""A real browser: the live server, Debian's Chromium for Playwright, axe-core, screenshots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from werkzeug.serving import make_server
+
+from app.extensions import db
+from app.programme.services import load_programme
+from tests.support.database import NOW, make_test_app, prepare_schema
+from tests.support.mail import MailSink
+
+
+class LiveServer:
+    """The app served by werkzeug in a thread, for the browser."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        """Serve in the background."""
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    database_url: str, smtp_server: tuple[Controller, MailSink]
+) -> Iterator[LiveServer]:
+    """One live server for the session; each browser test resets the data it needs."""
+    application = make_test_app(
+        database_url,
+        smtp_server[0].port,
+        SITE_URL="http://127.0.0.1:0",
+        OUTBOX_SEND_AFTER_REQUEST=True,
+    )
+    server = LiveServer(application)
+    application.config["SITE_URL"] = server.url
+    server.start()
+    yield server
+    server.stop()
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def live_app(live_server: LiveServer) -> Iterator[Flask]:
+    """The live server's app, on an empty database with the seed programme, clock at NOW."""
+    application = live_server.app
+    prepare_schema(application)
+    application.extensions["clock"].freeze(NOW)
+    application.extensions.pop("page_cache", None)
+    with application.app_context():
+        load_programme()
+    yield application
+    # Mail queued by this test is delivered now, not into the next test's SMTP sink.
+    from app.mailing.worker import deliver_due
+
+    with application.app_context():
+        deliver_due()
+        db.session.remove()
+
+
+def _chromium_path() -> str | None:
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    return path if Path(path).exists() else shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict, pytestconfig: pytest.Config) -> dict:
+    """Debian's Chromium, never a downloaded one; quiet on a closed network."""
+    path = _chromium_path()
+    if path is None:
+        message = "Chromium absent: apt-get install -y chromium (or set CHROMIUM_PATH)"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return {
+        **browser_type_launch_args,
+        "executable_path": path,
+        "args": [
+            *browser_type_launch_args.get("args", []),
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server: LiveServer) -> str:
+    """Playwright's base URL: the live server (tests take `live_app` for fresh data)."""
+    return live_server.url
+
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def assert_accessible(page: Any, label: str = "") -> None:
+    """Zero axe-core violations for WCAG 2.1 A/AA on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(
+        page,
+        options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]},
+    )
+    violations = results.response["violations"]
+    assert violations == [], f"{label}: {results.generate_report()}"
+
+
+@pytest.fixture
+def axe() -> Callable[[Any, str], None]:
+    """The accessibility check, as a fixture."""
+    return assert_accessible
+
+
+# Not under test-results/: pytest-playwright empties that folder at each run.
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", "screenshots"))
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot under screenshots/ (to look at)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -8,7 +8,22 @@ a change here, plus a migration if the database must accept the new value.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
+
+
+def _labelled(*names: str) -> Callable[..., Any]:
+    """An enum `__new__` taking the stored value, then one label per name, as attributes."""
+
+    def __new__(cls: type[enum.StrEnum], value: str, *labels: Any) -> enum.StrEnum:
+        member = str.__new__(cls, str(value))
+        member._value_ = str(value)
+        for name, label in zip(names, labels, strict=True):
+            setattr(member, name, label)
+        return member
+
+    return __new__
 
 
 class EpisodeState(enum.StrEnum):
@@ -19,12 +34,7 @@ class EpisodeState(enum.StrEnum):
     PAST = "past", "Terminé"
 
     label: str
-
-    def __new__(cls, value: str, label: str) -> EpisodeState:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label = label
-        return member
+    __new__ = _labelled("label")
 
     @classmethod
     def at(cls, starts_at: datetime, ends_at: datetime, now: datetime) -> EpisodeState:
@@ -49,17 +59,7 @@ class QuestionStatus(enum.StrEnum):
     for_author: str
     plural: str
     shortcut: str
-
-    def __new__(
-        cls, value: str, label: str, for_author: str, plural: str, shortcut: str
-    ) -> QuestionStatus:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label = label
-        member.for_author = for_author
-        member.plural = plural
-        member.shortcut = shortcut
-        return member
+    __new__ = _labelled("label", "for_author", "plural", "shortcut")
 
     @property
     def button(self) -> str:
@@ -85,25 +85,14 @@ class ReviewAction(enum.StrEnum):
 
     status: QuestionStatus | None
     published: bool | None
-    button: str
+    own_button: str
     done: str
+    __new__ = _labelled("status", "published", "own_button", "done")
 
-    def __new__(
-        cls,
-        value: str,
-        status: QuestionStatus | None,
-        published: bool | None,
-        button: str,
-        done: str,
-    ) -> ReviewAction:
-        member = str.__new__(cls, str(value))
-        member._value_ = str(value)
-        member.status = status
-        member.published = published
-        # A status's button reads as the status itself ("Retenue").
-        member.button = button or (status.button if status else "")
-        member.done = done
-        return member
+    @property
+    def button(self) -> str:
+        """The button's label; a status's button reads as the status itself ("Retenue")."""
+        return self.own_button or (self.status.button if self.status else "")
 
     @property
     def journal_code(self) -> str:
@@ -133,12 +122,7 @@ class OrganisationKind(enum.StrEnum):
     AUTRE = "autre", "Autre"
 
     label: str
-
-    def __new__(cls, value: str, label: str) -> OrganisationKind:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label = label
-        return member
+    __new__ = _labelled("label")
 
     @classmethod
     def label_of(cls, value: str) -> str:
@@ -158,14 +142,7 @@ class OrderMove(enum.StrEnum):
     button: str
     done: str
     step: int
-
-    def __new__(cls, value: str, button: str, done: str, step: int) -> OrderMove:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.button = button
-        member.done = done
-        member.step = step
-        return member
+    __new__ = _labelled("button", "done", "step")
 
     @property
     def journal_code(self) -> str:

@@ -79,6 +79,8 @@ def test_a_wrong_token_is_a_french_404(
         response = client.get(f"/moi/{token}")
         assert response.status_code == 404
         assert "introuvable" in response.get_data(as_text=True).lower()
+        # Its own message, not the generic one.
+        assert "Ce lien personnel n’est pas (ou plus) valable." in response.get_data(as_text=True)
     response = client.post(f"/moi/{'x' * 43}/effacer", data={})
     assert response.status_code in (400, 404)
 

@@ -137,9 +137,9 @@ def axe() -> Callable[[Any, str], None]:
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", "screenshots"))
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot under screenshots/ (to look at)."""
+def screenshot(page: Any, name: str, full_page: bool = True) -> Path:
+    """Save a screenshot under screenshots/ (to look at): the whole page, or what is in view."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path

@@ -69,4 +69,44 @@
       event.stopImmediatePropagation();
     }
   }, true);
+
+  // When an htmx request fails, say so in the page's alert region (announced to screen
+  // readers). Nothing is swapped, so what the person typed stays, and the button that
+  // htmx disabled during the request comes back: they can simply try again.
+  var FAILED = {
+    server: "Votre demande n’a pas abouti (erreur du serveur). Ce que vous avez saisi est conservé : réessayez dans un instant.",
+    network: "La connexion au site est interrompue. Ce que vous avez saisi est conservé : vérifiez votre connexion, puis réessayez."
+  };
+  function fromOurServer(xhr) {
+    return xhr && xhr.getResponseHeader("HX-Retarget") === "#alerts";
+  }
+  function showAlert(text) {
+    var region = document.getElementById("alerts");
+    if (!region) return;
+    var box = document.createElement("div");
+    box.className = "notice notice-error";
+    box.setAttribute("role", "alert");
+    var paragraph = document.createElement("p");
+    paragraph.textContent = text;
+    box.appendChild(paragraph);
+    region.replaceChildren(box);
+  }
+  // Our own error answers (503, 500…) carry their French message for #alerts: show it.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status >= 500 && fromOurServer(event.detail.xhr)) event.detail.shouldSwap = true;
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    if (!fromOurServer(event.detail.xhr)) showAlert(FAILED.server);
+  });
+  document.addEventListener("htmx:sendError", function () { showAlert(FAILED.network); });
+  document.addEventListener("htmx:timeout", function () { showAlert(FAILED.network); });
+  // A request the person made that went well clears an old failure message (polling and
+  // loading in the background do not: the message would vanish before it is read).
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var region = document.getElementById("alerts");
+    var trigger = (event.detail.elt.getAttribute && event.detail.elt.getAttribute("hx-trigger")) || "";
+    if (!event.detail.successful || !region || event.detail.target === region) return;
+    if (/\b(every|load)\b/.test(trigger)) return;
+    region.replaceChildren();
+  });
 })();

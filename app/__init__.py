@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import http, timefmt, vocabulary
+from . import http, links, timefmt, vocabulary
 from .clock import Clock
 from .config import Defaults
 from .converters import BoundedIntConverter
@@ -140,6 +140,7 @@ def _register_template_helpers(app: Flask) -> None:
         return url_for("static", filename=filename, v=app.config["BUILD_ID"])
 
     app.jinja_env.globals["asset"] = asset
+    app.jinja_env.globals["episode_url"] = links.episode_url
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["nav_links"] = lambda: [
         (endpoint, label) for endpoint, label in NAV_LINKS if endpoint in app.view_functions

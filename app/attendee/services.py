@@ -61,7 +61,6 @@ def request_link(series_id: int, email: str) -> None:
     attendee_id = db.session.scalar(
         sa.select(Attendee.id).filter_by(series_id=series_id, email=email)
     )
-    db.session.rollback()
     if attendee_id is not None:
         send_new_link(attendee_id)
 

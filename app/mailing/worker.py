@@ -89,7 +89,6 @@ def deliver_due(limit: int = 100) -> dict[str, int]:
     """Send what is due now; return counts of sent, retried and failed messages."""
     counts = {"sent": 0, "retry": 0, "failed": 0}
     ids = due_ids(limit)
-    db.session.commit()
     if not ids:
         return counts
     transport = Transport()

@@ -18,6 +18,7 @@ from .converters import BoundedIntConverter
 from .database import configure_engine
 from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate
 from .mailing import worker as outbox_worker
+from .sessions import DatabaseSessionInterface
 from .typography import french_spacing
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -49,7 +50,7 @@ def _database_url(app: Flask) -> str:
 
 NAV_LINKS = [
     ("registration.register", "S’inscrire"),
-    ("attendee.home", "Mon espace"),
+    ("attendee.space", "Mon espace"),
 ]
 
 
@@ -61,6 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env()
     if test_config is not None:
         app.config.from_mapping(test_config)
+    _secure_behind_https(app)
     _check_production_settings(app)
 
     proxies = int(app.config.get("PROXY_FIX_X_FOR", 0))
@@ -74,6 +76,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("BUILD_ID", _build_id(app))
 
     db.init_app(app)
+    app.session_interface = DatabaseSessionInterface()
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     mail.init_app(app)
     csrf.init_app(app)
@@ -107,6 +110,16 @@ def _build_id(app: Flask) -> str:
                 digest.update(path.relative_to(root).as_posix().encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+def _secure_behind_https(app: Flask) -> None:
+    """An https site gets a Secure, __Host- cookie and HSTS without further settings."""
+    if not str(app.config.get("SITE_URL", "")).startswith("https://"):
+        return
+    app.config["SESSION_COOKIE_SECURE"] = True
+    if app.config["SESSION_COOKIE_NAME"] == Defaults.SESSION_COOKIE_NAME:
+        # __Host-: Secure, Path=/ and no Domain, so no sibling site can set or read it.
+        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
 
 
 def _check_production_settings(app: Flask) -> None:

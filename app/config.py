@@ -19,13 +19,19 @@ class Defaults:
 
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {}
 
+    # Sessions live on the server (app/sessions.py); the cookie is an opaque key. Behind an
+    # https FLASK_SITE_URL, the cookie becomes Secure and __Host- by itself.
+    SESSION_COOKIE_NAME = "session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
+    #: an attendee's browser (limited or full rights)
     PERMANENT_SESSION_LIFETIME = timedelta(days=90)
-    # Only responses that change the session set the cookie: a shared, public response
-    # (the programme page, static files, calendars) must never carry anyone's cookie.
-    SESSION_REFRESH_EACH_REQUEST = False
+    #: a facilitator's session: from the login, and without any request
+    FACILITATOR_SESSION_LIFETIME = timedelta(hours=12)
+    FACILITATOR_IDLE_TIMEOUT = timedelta(hours=2)
+    #: a browser that only opened a form (its CSRF token)
+    ANONYMOUS_SESSION_LIFETIME = timedelta(hours=24)
 
     # A facilitator's page stays open through a whole episode and more.
     WTF_CSRF_TIME_LIMIT = 12 * 3600

@@ -138,6 +138,9 @@ def remember(attendee: Attendee, rights: str, display_name: str | None = None) -
     if not same:
         session.pop("question_ids", None)
         session.pop("display_name", None)
+    if not same or rights != session.get("rights"):
+        # Rights change: a session key known before is worth nothing after.
+        session.rotate()  # type: ignore[attr-defined]
     session["attendee_id"] = attendee.id
     session["attendee_key"] = attendee_key(attendee)
     session["rights"] = rights
@@ -148,9 +151,15 @@ def remember(attendee: Attendee, rights: str, display_name: str | None = None) -
 
 
 def forget() -> None:
-    """Untie this browser (erasure, sign-out)."""
+    """Untie this browser from the attendee it spoke for (erasure)."""
     for key in ("attendee_id", "attendee_key", "rights", "question_ids", "display_name"):
         session.pop(key, None)
+    g.pop("visitor", None)
+
+
+def sign_out() -> None:
+    """End this browser's session altogether (a shared computer): the server forgets it."""
+    session.clear()
     g.pop("visitor", None)
 
 

@@ -245,6 +245,31 @@ class Facilitator(db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class BrowserSession(db.Model):
+    """A browser's session, kept here: the cookie holds only an opaque random key."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the key in the cookie (the key itself is never stored)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: what Flask keeps in the session (CSRF token, rights, questions sent from here…)
+    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: whom it speaks for, so that erasure and logout can end it
+    attendee_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("attendee.id", ondelete="CASCADE"), index=True
+    )
+    facilitator_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("facilitator.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: absolute end, whatever the activity
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    #: read with the session in one query (the request needs them next)
+    attendee: Mapped[Attendee | None] = relationship(lazy="joined")
+    facilitator: Mapped[Facilitator | None] = relationship(lazy="joined")
+
+
 class FacilitatorAction(db.Model):
     """Audit trail: who changed what, when."""
 

@@ -43,7 +43,7 @@ def test_personal_space_shows_details_episodes_and_join_links(
 ) -> None:
     set_join_links(programme)
     _, token = make_attendee(episodes=(2, 3))
-    response = client.get(f"/moi/{token}")
+    response = client.get(f"/moi/{token}", follow_redirects=True)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "strict-origin"
@@ -76,7 +76,7 @@ def test_a_wrong_token_is_a_french_404(
 ) -> None:
     make_attendee()
     for token in ("x" * 43, "nope", "a" * 500):
-        response = client.get(f"/moi/{token}")
+        response = client.get(f"/moi/{token}", follow_redirects=True)
         assert response.status_code == 404
         assert "introuvable" in response.get_data(as_text=True).lower()
         # Its own message, not the generic one.
@@ -96,13 +96,13 @@ def test_tokens_are_stored_hashed(programme: Flask, make_attendee) -> None:
 
 def test_follow_and_unfollow_in_place(programme: Flask, client: FlaskClient, make_attendee) -> None:
     attendee_id, token = make_attendee(episodes=(2,))
-    page = client.get(f"/moi/{token}").get_data(as_text=True)
+    page = client.get(f"/moi/{token}", follow_redirects=True).get_data(as_text=True)
     csrf = csrf_from(page)
     with programme.app_context():
         episode4 = db.session.scalars(sa.select(Episode).filter_by(number=4)).one().id
         episode2 = db.session.scalars(sa.select(Episode).filter_by(number=2)).one().id
     added = client.post(
-        f"/moi/{token}/episodes/{episode4}",
+        f"/moi/episodes/{episode4}",
         data={"follow": "1"},
         headers=htmx_headers(target="mon-episode-4", **{"X-CSRFToken": csrf}),
     )
@@ -111,11 +111,9 @@ def test_follow_and_unfollow_in_place(programme: Flask, client: FlaskClient, mak
     assert "<html" not in fragment and 'id="mon-episode-4"' in fragment
     assert "Vous suivez maintenant l’épisode 4." in fragment
     # Plain POST without JavaScript: 303 back to the space.
-    dropped = client.post(
-        f"/moi/{token}/episodes/{episode2}", data={"csrf_token": csrf, "follow": "0"}
-    )
+    dropped = client.post(f"/moi/episodes/{episode2}", data={"csrf_token": csrf, "follow": "0"})
     assert dropped.status_code == 303
-    assert f"/moi/{token}#mon-episode-2" in dropped.headers["Location"]
+    assert dropped.headers["Location"].endswith("/moi#mon-episode-2")
     with programme.app_context():
         numbers = sorted(
             r.episode.number
@@ -125,7 +123,7 @@ def test_follow_and_unfollow_in_place(programme: Flask, client: FlaskClient, mak
     # Twice the same click (two tabs): still one registration.
     for _ in range(2):
         response = client.post(
-            f"/moi/{token}/episodes/{episode4}", data={"csrf_token": csrf, "follow": "1"}
+            f"/moi/episodes/{episode4}", data={"csrf_token": csrf, "follow": "1"}
         )
         assert response.status_code == 303
     with programme.app_context():
@@ -136,12 +134,12 @@ def test_a_started_episode_cannot_be_changed(
     programme: Flask, client: FlaskClient, make_attendee
 ) -> None:
     _, token = make_attendee(episodes=(1,))
-    csrf = csrf_from(client.get(f"/moi/{token}").get_data(as_text=True))
+    csrf = csrf_from(client.get(f"/moi/{token}", follow_redirects=True).get_data(as_text=True))
     with programme.app_context():
         first = db.session.scalars(sa.select(Episode).filter_by(number=1)).one()
     programme.extensions["clock"].freeze(first.starts_at + timedelta(seconds=1))
     response = client.post(
-        f"/moi/{token}/episodes/{first.id}",
+        f"/moi/episodes/{first.id}",
         data={"follow": "0"},
         headers=htmx_headers(**{"X-CSRFToken": csrf}),
     )
@@ -156,7 +154,9 @@ def test_personal_calendar_carries_the_join_links(
 ) -> None:
     set_join_links(programme)
     _, token = make_attendee(episodes=(3, 5))
-    response = client.get(f"/moi/{token}/agenda.ics")
+    assert client.get("/moi/agenda.ics").status_code == 403  # not before the link is opened
+    client.get(f"/moi/{token}")
+    response = client.get("/moi/agenda.ics")
     assert response.status_code == 200
     events = icalendar.Calendar.from_ical(response.data).walk("VEVENT")
     assert sorted(str(e["LOCATION"]) for e in events) == [f"{JOIN}3", f"{JOIN}5"]
@@ -166,8 +166,8 @@ def test_ask_for_the_link_again(
     programme: Flask, client: FlaskClient, make_attendee, smtp: MailSink
 ) -> None:
     _, token = make_attendee(email="zoe@example.org")
-    csrf = csrf_from(client.get(f"/moi/{token}").get_data(as_text=True))
-    response = client.post(f"/moi/{token}/lien", headers=htmx_headers(**{"X-CSRFToken": csrf}))
+    csrf = csrf_from(client.get(f"/moi/{token}", follow_redirects=True).get_data(as_text=True))
+    response = client.post("/moi/nouveau-lien", headers=htmx_headers(**{"X-CSRFToken": csrf}))
     assert response.status_code == 200
     assert "Un nouveau lien part vers zoe@example.org" in response.get_data(as_text=True)
     with programme.app_context():
@@ -176,8 +176,8 @@ def test_ask_for_the_link_again(
     new_link = re.search(r"/moi/[\w-]{40,}", message.get_body(("plain",)).get_content()).group(0)
     assert new_link != f"/moi/{token}"
     # Both links work: several valid links may exist.
-    assert client.get(new_link).status_code == 200
-    assert client.get(f"/moi/{token}").status_code == 200
+    assert client.get(new_link, follow_redirects=True).status_code == 200
+    assert client.get(f"/moi/{token}", follow_redirects=True).status_code == 200
 
 
 def test_receive_my_link_answers_the_same_for_anyone(
@@ -241,13 +241,14 @@ def test_erasure_asks_once_then_leaves_nothing(
         )
         db.session.commit()
         theirs_id = theirs.id
-    confirm = client.get(f"/moi/{token}/effacer")
+    client.get(f"/moi/{token}")
+    confirm = client.get("/moi/effacer")
     assert confirm.status_code == 200
     assert "Oui, tout effacer" in confirm.get_data(as_text=True)
     with programme.app_context():  # the GET changed nothing
         assert db.session.get(Attendee, attendee_id) is not None
     done = client.post(
-        f"/moi/{token}/effacer", data={"csrf_token": csrf_from(confirm.get_data(as_text=True))}
+        "/moi/effacer", data={"csrf_token": csrf_from(confirm.get_data(as_text=True))}
     )
     assert done.status_code == 200
     assert "Vos données sont effacées" in done.get_data(as_text=True)
@@ -273,8 +274,9 @@ def test_erasure_asks_once_then_leaves_nothing(
         )
         assert db.session.get(Question, theirs_id).vote_count == 0
         assert db.session.get(Attendee, other_id) is not None
-    assert client.get(f"/moi/{token}").status_code == 404
+    assert client.get(f"/moi/{token}", follow_redirects=True).status_code == 404
     assert client.get("/inscription/etat").status_code == 204
+    assert client.get("/moi").headers["Location"].endswith("/moi/lien")
 
 
 def test_one_click_unsubscribe(programme: Flask, app: Flask, make_attendee) -> None:
@@ -304,10 +306,13 @@ def test_opening_the_link_gives_full_rights_and_registering_limited(
         assert session["rights"] == "limited"
     assert stranger.get("/moi").headers["Location"].endswith("/moi/lien")
     owner = app.test_client()
-    owner.get(f"/moi/{token}")
+    opened = owner.get(f"/moi/{token}")
+    # The token is exchanged for the session, then left behind: a token-free address.
+    assert opened.status_code == 303 and opened.headers["Location"].endswith("/moi")
+    assert token not in opened.headers["Location"]
     with owner.session_transaction() as session:
         assert session["rights"] == "full"
-    assert owner.get("/moi").headers["Location"].endswith(f"/moi/{token}")
+    assert owner.get("/moi").status_code == 200
     # "Mon espace" in every page's header leads there.
     assert 'href="/moi">Mon espace</a>' in owner.get("/confidentialite").get_data(as_text=True)
 
@@ -362,7 +367,7 @@ def test_personal_space_lists_my_questions_with_their_status(
             ]
         )
         db.session.commit()
-    body = client.get(f"/moi/{token}").get_data(as_text=True)
+    body = client.get(f"/moi/{token}", follow_redirects=True).get_data(as_text=True)
     section = body[body.index('id="mes-questions"') :]
     assert "Combien coûte un budget participatif ?" in section
     assert "Statut&nbsp;: reçue" in section
@@ -371,7 +376,8 @@ def test_personal_space_lists_my_questions_with_their_status(
     assert "&lt;b&gt;Question écartée&lt;/b&gt;" in section
     # Editing without JavaScript comes back to the personal space.
     edit = re.search(r'href="(/questions/\d+/modifier\?retour=[^"]+)"', section).group(1)
-    assert f"retour=%2Fmoi%2F{token}" in edit or f"retour=/moi/{token}" in edit
+    assert edit.endswith("retour=/moi") or edit.endswith("retour=%2Fmoi")
+    assert token not in body  # the space's address carries no token
 
 
 def test_editing_a_question_from_the_space_without_javascript(
@@ -388,7 +394,7 @@ def test_editing_a_question_from_the_space_without_javascript(
         db.session.add(question)
         db.session.commit()
         question_id = question.id
-    space = client.get(f"/moi/{token}").get_data(as_text=True)
+    space = client.get(f"/moi/{token}", follow_redirects=True).get_data(as_text=True)
     edit = html_module.unescape(
         re.search(r'href="(/questions/\d+/modifier\?retour=[^"]+)"', space).group(1)
     )
@@ -401,7 +407,7 @@ def test_editing_a_question_from_the_space_without_javascript(
         name: html_module.unescape(value)
         for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)
     }
-    assert hidden["retour"] == f"/moi/{token}"
+    assert hidden["retour"] == "/moi"
     response = client.post(
         action,
         data={
@@ -410,7 +416,7 @@ def test_editing_a_question_from_the_space_without_javascript(
         },
     )
     assert response.status_code == 303
-    assert response.headers["Location"].split("#")[0].endswith(f"/moi/{token}")
+    assert response.headers["Location"].split("#")[0].endswith("/moi")
     with programme.app_context():
         assert (
             db.session.get(Question, question_id).text
@@ -426,12 +432,14 @@ def test_personal_pages_post_over_https_with_the_origin_as_referrer(
     programme.config["WTF_CSRF_SSL_STRICT"] = True
     _, token = make_attendee(episodes=(2,))
     client = app.test_client()
-    page = client.get(f"/moi/{token}", base_url="https://webinaires.example.org")
+    page = client.get(
+        f"/moi/{token}", base_url="https://webinaires.example.org", follow_redirects=True
+    )
     assert page.headers["Referrer-Policy"] == "strict-origin"
     with programme.app_context():
         episode4 = db.session.scalars(sa.select(Episode).filter_by(number=4)).one().id
     response = client.post(
-        f"/moi/{token}/episodes/{episode4}",
+        f"/moi/episodes/{episode4}",
         data={"csrf_token": csrf_from(page.get_data(as_text=True)), "follow": "1"},
         base_url="https://webinaires.example.org",
         headers={"Referer": "https://webinaires.example.org/"},
@@ -446,8 +454,9 @@ def test_an_erased_attendees_browser_never_speaks_for_the_next_one(
     phone = app.test_client()
     phone.get(f"/moi/{token}")
     laptop = app.test_client()
-    confirm = laptop.get(f"/moi/{token}/effacer").get_data(as_text=True)
-    laptop.post(f"/moi/{token}/effacer", data={"csrf_token": csrf_from(confirm)})
+    laptop.get(f"/moi/{token}")
+    confirm = laptop.get("/moi/effacer").get_data(as_text=True)
+    laptop.post("/moi/effacer", data={"csrf_token": csrf_from(confirm)})
     # The next registrant may get the same id back (SQLite reuses the highest freed id).
     register(app.test_client(), htmx=True, email="bruno@example.org", first_name="Bruno")
     assert phone.get("/inscription/etat").status_code == 204

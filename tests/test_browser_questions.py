@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import Attendee, Episode, Question
 from tests.support.browser import SCREENSHOTS, assert_accessible, screenshot
 from tests.support.database import NOW
+from tests.support.http import attendee_session
 from tests.support.questions import add_question, question_rows, vote_count
 
 pytestmark = [pytest.mark.browser]
@@ -50,14 +51,7 @@ def recognise(
     context: BrowserContext, app: Flask, base_url: str, attendee_id: int, rights: str = "full"
 ) -> None:
     """Give the browser the session the personal link (full) or a registration (limited) gives."""
-    from app.extensions import db
-    from app.identity import attendee_key
-    from app.models import Attendee
-
-    with app.app_context():
-        key = attendee_key(db.session.get(Attendee, attendee_id))
-    serializer = app.session_interface.get_signing_serializer(app)
-    value = serializer.dumps({"attendee_id": attendee_id, "attendee_key": key, "rights": rights})
+    value = attendee_session(app, attendee_id, rights)
     context.add_cookies(
         [{"name": app.config["SESSION_COOKIE_NAME"], "value": value, "url": base_url}]
     )

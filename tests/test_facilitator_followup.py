@@ -54,6 +54,8 @@ def test_preview_then_exactly_one_email_per_registrant(
     facilitator_client: FlaskClient, programme: Flask, make_attendee, make_question, smtp
 ) -> None:
     programme.extensions["clock"].freeze(AFTER_EPISODE_ONE)
+    # The day after, the facilitator's session has ended (2 h idle): log in again.
+    assert log_in(facilitator_client).status_code == 303
     set_replay(programme, "https://replay.example.org/episode-1")
     first, _ = make_attendee(email="ines@example.org", first_name="Inès")
     make_attendee(email="marc@example.org", first_name="Marc")

@@ -76,8 +76,11 @@ def test_shared_personal_and_refused_answers_get_their_policy(
     _, token = make_attendee()
     assert client.get("/").headers["Cache-Control"] == Cache.SHARED.value
     assert client.get("/cycle.ics").headers["Cache-Control"] == Cache.SHARED_BRIEF.value
-    assert client.get(f"/moi/{token}").headers["Cache-Control"] == Cache.NEVER.value
-    assert client.get(f"/moi/{token}/agenda.ics").headers["Cache-Control"] == Cache.NEVER.value
+    assert (
+        client.get(f"/moi/{token}", follow_redirects=True).headers["Cache-Control"]
+        == Cache.NEVER.value
+    )
+    assert client.get("/moi/agenda.ics").headers["Cache-Control"] == Cache.NEVER.value
     # A refusal is never kept, even on a shared address.
     missing = client.get("/episodes/n-existe-pas")
     assert missing.status_code == 404
@@ -110,7 +113,7 @@ def test_every_status_has_its_words_on_every_screen(
         slug = db.session.scalars(sa.select(Episode.slug).filter_by(number=1)).one()
     review = facilitator_client.get(f"/animation/episodes/{slug}/questions").get_data(as_text=True)
     dashboard = facilitator_client.get("/animation/").get_data(as_text=True)
-    space = app.test_client().get(f"/moi/{token}").get_data(as_text=True)
+    space = app.test_client().get(f"/moi/{token}", follow_redirects=True).get_data(as_text=True)
     for status in QuestionStatus:
         assert f'>{status.plural} <span class="count">1</span>' in review, status
         assert f'value="{status}"' in review and f">{status.button}</button>" in review

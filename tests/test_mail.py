@@ -76,7 +76,7 @@ def test_confirmation_email_arrives_complete(programme: Flask, smtp: MailSink) -
     assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["Europe/Paris"]
     # The personal link in the mail opens the personal space.
     link = re.search(r"https://webinaires\.example\.org(/moi/[\w-]{40,})\s", text).group(1)
-    assert client.get(link).status_code == 200
+    assert client.get(link, follow_redirects=True).status_code == 200
     assert outbox(programme)[0].status == OutboxStatus.SENT
 
 

@@ -42,10 +42,8 @@ def test_huge_ids_in_the_personal_space_are_404(
     from tests.support.http import csrf_from
 
     _, token = make_attendee()
-    csrf = csrf_from(client.get(f"/moi/{token}").get_data(as_text=True))
-    response = client.post(
-        f"/moi/{token}/episodes/{HUGE}", data={"csrf_token": csrf, "follow": "1"}
-    )
+    csrf = csrf_from(client.get(f"/moi/{token}", follow_redirects=True).get_data(as_text=True))
+    response = client.post(f"/moi/episodes/{HUGE}", data={"csrf_token": csrf, "follow": "1"})
     assert response.status_code == 404
 
 

@@ -1,15 +1,25 @@
-"""Personal space: /moi/<token> opens it; every change is a POST (links in e-mails never act)."""
+"""Personal space: /moi/<token> opens it (then the token is left behind), /moi is the space.
+
+Every change is a POST from the space itself: a link in an e-mail never acts.
+"""
 
 from __future__ import annotations
 
-from flask import Response, current_app, redirect, render_template, request, session, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 
 from ..calendar.builder import build_calendar, ics_response
 from ..clock import utcnow
 from ..extensions import csrf, db, limiter
 from ..forms import ConfirmForm
 from ..http import Cache, after_post, blueprint_cache, refuse, render
-from ..identity import FULL, attendee_for_token, current_visitor, forget, mark_token_used, remember
+from ..identity import (
+    FULL,
+    attendee_for_token,
+    current_visitor,
+    mark_token_used,
+    remember,
+    sign_out,
+)
 from ..models import Attendee, Episode
 from ..programme.services import load_programme_view
 from ..questions.board import questions_for_attendee
@@ -21,11 +31,17 @@ from .forms import LinkRequestForm
 
 blueprint_cache(bp, Cache.NEVER)
 
+NOT_OPENED = (
+    "Pour accéder à votre espace, ouvrez le lien personnel reçu par e-mail "
+    "(ou demandez-en un nouveau)."
+)
+PAGE_EXPIRED = "La page a expiré : rechargez-la et réessayez."
+
 
 @bp.after_request
-def _keep_token_home(response: Response) -> Response:
-    """The token is in these pages' address: send only our origin as Referer (Flask-WTF's
-    HTTPS referrer check, which "no-referrer" would fail, still sees our own origin)."""
+def _referrer_origin_only(response: Response) -> Response:
+    """Send only our origin as Referer from these pages (Flask-WTF's HTTPS referrer check,
+    which "no-referrer" would fail, still sees our own origin)."""
     response.headers["Referrer-Policy"] = "strict-origin"
     return response
 
@@ -37,23 +53,22 @@ def _attendee_or_404(token: str) -> Attendee:
     return attendee
 
 
-def _open(token: str) -> Attendee:
-    """Resolve the token and give this browser the attendee's full rights."""
+def _me() -> Attendee:
+    """The attendee this browser speaks for with full rights (the personal link was opened)."""
+    visitor = current_visitor()
+    if visitor is None or not visitor.full:
+        refuse(403, NOT_OPENED)
+    return visitor.attendee
+
+
+@bp.get("/<token>")
+def open_link(token: str) -> Response:
+    """The personal link: give this browser the attendee's full rights, then leave the token
+    behind (the space has a token-free address: no token in history, logs or Referer)."""
     attendee = _attendee_or_404(token)
     mark_token_used(token)
     remember(attendee, FULL)
-    session["space_token"] = token
-    return attendee
-
-
-@bp.get("")
-def home() -> Response:
-    """The space of this browser's attendee if it opened a link before, else 'receive my link'."""
-    visitor = current_visitor()
-    token = session.get("space_token")
-    if visitor and visitor.full and token and attendee_for_token(token) is not None:
-        return redirect(url_for("attendee.space", token=token), code=303)
-    return redirect(url_for("attendee.request_link"), code=303)
+    return redirect(url_for("attendee.space"), code=303)
 
 
 @bp.route("/lien", methods=["GET", "POST"])
@@ -76,11 +91,10 @@ def request_link() -> Response:
     )
 
 
-def _space_context(attendee: Attendee, token: str) -> dict:
+def _space_context(attendee: Attendee) -> dict:
     view = load_programme_view()
     return {
         "attendee": attendee,
-        "token": token,
         "view": view,
         "episodes": view.episodes if view else [],
         "followed": {e.id for e in followed_episodes(attendee.id)},
@@ -90,20 +104,24 @@ def _space_context(attendee: Attendee, token: str) -> dict:
     }
 
 
-@bp.get("/<token>")
-def space(token: str) -> Response:
-    """The personal space."""
-    attendee = _open(token)
-    context = _space_context(attendee, token)
+@bp.get("")
+def space() -> Response:
+    """The personal space of this browser's attendee; else the way to receive one's link."""
+    visitor = current_visitor()
+    if visitor is None or not visitor.full:
+        return redirect(url_for("attendee.request_link"), code=303)
+    attendee = visitor.attendee
     return render(
-        "attendee/space.html", attendee_questions=questions_for_attendee(attendee.id), **context
+        "attendee/space.html",
+        attendee_questions=questions_for_attendee(attendee.id),
+        **_space_context(attendee),
     )
 
 
-@bp.post("/<token>/episodes/<int:episode_id>")
-def toggle_episode(token: str, episode_id: int) -> Response:
+@bp.post("/episodes/<int:episode_id>")
+def toggle_episode(episode_id: int) -> Response:
     """Follow or stop following one upcoming episode, in place."""
-    attendee = _open(token)
+    attendee = _me()
     episode = db.session.get(Episode, episode_id)
     if episode is None or episode.series_id != attendee.series_id:
         refuse(404, "Cet épisode n’existe pas.")
@@ -118,10 +136,10 @@ def toggle_episode(token: str, episode_id: int) -> Response:
     except Refusal as refusal:
         message, status = refusal.message, refusal.code
     return after_post(
-        url_for("attendee.space", token=token, _anchor=f"mon-episode-{episode.number}"),
+        url_for("attendee.space", _anchor=f"mon-episode-{episode.number}"),
         message,
         category="success" if status == 200 else "error",
-        fragment=lambda: _episode_item(attendee, token, episode, message, status),
+        fragment=lambda: _episode_item(attendee, episode, message, status),
     )
 
 
@@ -131,52 +149,59 @@ def _following_message(episode: Episode, follow: bool) -> str:
     return f"Vous ne suivez plus l’épisode {episode.number}."
 
 
-def _episode_item(
-    attendee: Attendee, token: str, episode: Episode, message: str, status: int
-) -> Response:
-    context = _space_context(attendee, token)
+def _episode_item(attendee: Attendee, episode: Episode, message: str, status: int) -> Response:
+    context = _space_context(attendee)
     html = render_template(
         "attendee/_episode_item.html", episode=episode, message=message, **context
     )
     return Response(html, status)
 
 
-@bp.get("/<token>/agenda.ics")
-def agenda(token: str) -> Response:
+@bp.get("/agenda.ics")
+def agenda() -> Response:
     """The attendee's own calendar: their episodes, with the join links."""
-    attendee = _attendee_or_404(token)
+    attendee = _me()
     calendar = build_calendar(
         followed_episodes(attendee.id), "Mes webinaires participation", include_join_url=True
     )
     return ics_response(calendar, "mes-webinaires-participation.ics")
 
 
-@bp.post("/<token>/lien")
+@bp.post("/nouveau-lien")
 @limiter.limit(lambda: current_app.config["RATELIMIT_LINK_REQUEST"])
-def resend_link(token: str) -> Response:
+def resend_link() -> Response:
     """Send a new personal link by e-mail."""
-    attendee = _open(token)
+    attendee = _me()
     if ConfirmForm().validate_on_submit():
         services.send_new_link(attendee.id)
     message = f"Un nouveau lien part vers {attendee.email}. Vos liens actuels restent valables."
     return after_post(
-        url_for("attendee.space", token=token),
+        url_for("attendee.space"),
         message,
         fragment=lambda: render("attendee/_notice.html", message=message),
     )
 
 
-@bp.route("/<token>/effacer", methods=["GET", "POST"])
-def erase(token: str) -> Response:
+@bp.route("/effacer", methods=["GET", "POST"])
+def erase() -> Response:
     """Cancel everything and erase the data, after one confirmation step."""
-    attendee = _attendee_or_404(token)
+    attendee = _me()
     form = ConfirmForm()
     if not form.validate_on_submit():
-        return render("attendee/erase_confirm.html", attendee=attendee, token=token, form=form)
+        return render("attendee/erase_confirm.html", attendee=attendee, form=form)
     services.erase(attendee.id)
-    forget()
-    session.pop("space_token", None)
+    sign_out()
     return render("attendee/erased.html")
+
+
+@bp.post("/deconnexion")
+def sign_out_here() -> Response:
+    """'Me déconnecter de cet appareil': this browser forgets whom it spoke for."""
+    if not ConfirmForm().validate_on_submit():
+        refuse(400, PAGE_EXPIRED)
+    sign_out()
+    flash("Cet appareil ne vous reconnaît plus. Votre lien personnel reste valable.", "success")
+    return redirect(url_for("programme.index"), code=303)
 
 
 @bp.route("/<token>/desinscription", methods=["GET", "POST"])
@@ -187,4 +212,4 @@ def unsubscribe(token: str) -> Response:
     if request.method != "POST":
         return render("attendee/unsubscribe.html", attendee=attendee, token=token)
     services.unsubscribe(attendee.id)
-    return render("attendee/unsubscribed.html", token=token)
+    return render("attendee/unsubscribed.html")

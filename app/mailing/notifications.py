@@ -49,7 +49,7 @@ def queue_registration_confirmation(
         attendee=attendee,
         episodes=list(episodes),
         links=[calendar_links(episode) for episode in episodes],
-        space_url=site_link("attendee.space", token=token),
+        space_url=site_link("attendee.open_link", token=token),
     )
     queue_message(
         kind="registration_confirmation",
@@ -66,7 +66,7 @@ def queue_registration_confirmation(
 def queue_personal_link(attendee: Attendee, token: str) -> None:
     """A new personal link, asked for from the site."""
     text, html = _render_both(
-        "personal_link", attendee=attendee, space_url=site_link("attendee.space", token=token)
+        "personal_link", attendee=attendee, space_url=site_link("attendee.open_link", token=token)
     )
     queue_message(
         kind="personal_link",

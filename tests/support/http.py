@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import secrets
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from app.extensions import db
@@ -49,3 +51,33 @@ def sign_in_as(client: FlaskClient, attendee_id: int, rights: str = "full") -> N
         flask_session["attendee_key"] = key
         flask_session["rights"] = rights
         flask_session.permanent = True
+
+
+def attendee_session(app: Flask, attendee_id: int, rights: str = "full") -> str:
+    """A server-side session speaking for the attendee (as the personal link, or a
+    registration, leaves one); return the key a browser's cookie would carry."""
+    from app.identity import attendee_key
+    from app.models import Attendee, BrowserSession
+    from app.sessions import hash_key
+
+    key = secrets.token_urlsafe(32)
+    with app.app_context():
+        now = app.extensions["clock"].now()
+        data = {
+            "attendee_id": attendee_id,
+            "attendee_key": attendee_key(db.session.get(Attendee, attendee_id)),
+            "rights": rights,
+            "_permanent": True,
+        }
+        db.session.add(
+            BrowserSession(
+                key_hash=hash_key(key),
+                data=data,
+                attendee_id=attendee_id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + app.config["PERMANENT_SESSION_LIFETIME"],
+            )
+        )
+        db.session.commit()
+    return key

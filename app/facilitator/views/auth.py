@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 
 from ...extensions import limiter, login
 from .. import bp
@@ -63,8 +74,12 @@ def login() -> Response | str | tuple[str, int]:
     form = LoginForm()
     user = authenticate(form.email.data, form.password.data) if form.validate_on_submit() else None
     if user is not None:
-        session.clear()  # a fresh session: nothing from before the login survives (fixation)
+        # A fresh session, under a new key: nothing from before the login survives (fixation).
+        session.clear()
+        session.rotate()  # type: ignore[attr-defined]
         login_user(user)
+        g.pop("csrf_token", None)
+        generate_csrf()  # saved with the login, not by the next page
         return redirect(next_path or url_for(".dashboard"), code=303)
     failed = form.is_submitted() and not form.errors
     form.password.data = ""

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import http, links, timefmt, vocabulary
+from . import guards, http, links, timefmt, vocabulary
 from .clock import Clock
 from .config import Defaults
 from .converters import BoundedIntConverter
@@ -62,6 +62,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env()
     if test_config is not None:
         app.config.from_mapping(test_config)
+    # A failed statement's message never carries its values (addresses, mail bodies).
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "hide_parameters": True,
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
     _secure_behind_https(app)
     _check_production_settings(app)
 
@@ -79,6 +84,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.session_interface = DatabaseSessionInterface()
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     mail.init_app(app)
+    guards.init_app(app)  # before CSRF: a JSON body is a 415, not a missing token
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
@@ -88,7 +94,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     login.init_app(app, add_context_processor=False)
     app.after_request_funcs[None].remove(login._update_remember_cookie)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, int(app.config["SQLITE_BUSY_TIMEOUT_MS"]))
 
     app.url_map.converters["int"] = BoundedIntConverter
     _register_template_helpers(app)

@@ -18,6 +18,8 @@ class Defaults:
     MAX_CONTENT_LENGTH = 256 * 1024
 
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {}
+    #: how long a SQLite writer waits for the lock before the request answers 503
+    SQLITE_BUSY_TIMEOUT_MS = 5000
 
     # Sessions live on the server (app/sessions.py); the cookie is an opaque key. Behind an
     # https FLASK_SITE_URL, the cookie becomes Secure and __Host- by itself.
@@ -32,6 +34,11 @@ class Defaults:
     FACILITATOR_IDLE_TIMEOUT = timedelta(hours=2)
     #: a browser that only opened a form (its CSRF token)
     ANONYMOUS_SESSION_LIFETIME = timedelta(hours=24)
+
+    # A person takes this long, at least, to fill in the registration form, and the one-field
+    # "Recevoir mon lien" form (sent faster: a bot, answered as usual, nothing kept).
+    HONEYPOT_MIN_SECONDS = 3
+    HONEYPOT_MIN_SECONDS_LINK = 1
 
     # A facilitator's page stays open through a whole episode and more.
     WTF_CSRF_TIME_LIMIT = 12 * 3600

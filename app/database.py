@@ -13,8 +13,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from .extensions import db
 
 
-def configure_engine(engine: sa.Engine) -> None:
-    """Make SQLite safe for concurrent writers: FKs on, WAL, busy timeout, explicit BEGIN."""
+def configure_engine(engine: sa.Engine, busy_timeout_ms: int = 5000) -> None:
+    """Make SQLite safe for concurrent writers: FKs on, WAL, busy timeout, explicit BEGIN.
+
+    A writer waits `busy_timeout_ms` for the lock, then the request answers 503 (guards).
+    """
     if engine.dialect.name != "sqlite":
         return
 
@@ -24,7 +27,7 @@ def configure_engine(engine: sa.Engine) -> None:
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -3,13 +3,16 @@ French messages for the usual validators."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, StringField
+from itsdangerous import BadSignature, URLSafeSerializer
+from wtforms import HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .clock import utcnow
 from .validation import strip
 
 REQUIRED = "Ce champ est obligatoire."
@@ -24,15 +27,42 @@ class ConfirmForm(FlaskForm):
     """A bare POST carrying only the CSRF token (follow, erase, resend, withdraw…)."""
 
 
+#: itsdangerous salt of the honeypot's time stamp (one purpose, one salt)
+STAMP_SALT = "honeypot-started-at"
+
+
 class HoneypotForm(FlaskForm):
-    """A public form with a field hidden from people: naive bots fill it in."""
+    """A public form that tells naive bots apart, without CAPTCHA (CNIL: a CAPTCHA from a
+    third party needs consent): a field hidden from people that bots fill in, and the time
+    the form was served, signed, since people take a few seconds to fill it in."""
+
+    #: seconds a person needs at least (a form may lower it: one field is quick to fill)
+    MIN_SECONDS: ClassVar[str] = "HONEYPOT_MIN_SECONDS"
 
     website = StringField("Ne pas remplir ce champ", filters=[strip])
+    started = HiddenField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_submitted():
+            self.started.data = self._signer().dumps(utcnow().timestamp())
+
+    @staticmethod
+    def _signer() -> URLSafeSerializer:
+        return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=STAMP_SALT)
 
     @property
     def from_a_bot(self) -> bool:
-        """The hidden field was filled in: answer as usual, keep nothing."""
-        return bool(self.website.data)
+        """Filled in the hidden field, or sent back without our stamp or too fast: the
+        answer is the usual one, and nothing is kept."""
+        if self.website.data:
+            return True
+        try:
+            served = float(self._signer().loads(self.started.data or ""))
+        except (BadSignature, TypeError, ValueError):
+            return True
+        minimum = float(current_app.config[self.MIN_SECONDS])
+        return utcnow().timestamp() - served < minimum
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -270,6 +270,26 @@ class BrowserSession(db.Model):
     facilitator: Mapped[Facilitator | None] = relationship(lazy="joined")
 
 
+class LinkRequest(db.Model):
+    """An address typed into "Recevoir mon lien", waiting for the sender to look it up.
+
+    The request only writes this row, whether the address is registered or not (same work,
+    same time); the lookup and the e-mail happen afterwards. Deleted once looked up.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(sa.ForeignKey("series.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HealthCheck(db.Model):
+    """One row that /healthz writes: proof that the database takes writes."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class FacilitatorAction(db.Model):
     """Audit trail: who changed what, when."""
 

@@ -202,10 +202,20 @@ class DatabaseSessionInterface(SessionInterface):
         return ServerSession(app, key if _KEY.match(key) else None)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        """Write what changed; renew the cookie only when the key or its lifetime changed."""
+        """Write what changed; renew the cookie only when the key or its lifetime changed.
+
+        If the database cannot take it (down, locked), the answer still goes out: what the
+        request did is committed already, only the session's bookkeeping waits.
+        """
         assert isinstance(session, ServerSession)
         if not session.loaded:
             return  # nobody looked: nothing to say, no cookie, no Vary
+        try:
+            self._save(app, session, response)
+        except sa.exc.SQLAlchemyError:
+            app.logger.warning("session not saved: the database is unavailable")
+
+    def _save(self, app: Flask, session: ServerSession, response: Response) -> None:
         response.vary.add("Cookie")
         now = utcnow()
         if not session and session.row is None and not session.rotated:

@@ -153,6 +153,9 @@ class OrderMove(enum.StrEnum):
 #: every code of the audit trail, with the label the journal shows
 JOURNAL_LABELS: dict[str, str] = {
     "account.create": "Compte créé",
+    "account.password": "Mot de passe changé (sessions fermées)",
+    "account.remove": "Compte supprimé",
+    "account.sign_out_everywhere": "Déconnexion de tous les appareils",
     "login": "Connexion",
     "episode.update": "Épisode modifié",
     "episode.followup": "Suivi envoyé",

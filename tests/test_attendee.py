@@ -25,7 +25,7 @@ from app.models import (
 from tests.support.database import NOW
 from tests.support.http import csrf_from, htmx_headers
 from tests.support.mail import MailSink
-from tests.support.registration import register
+from tests.support.registration import register, started_from
 
 JOIN = "https://visio.example.org/salle-secrete-"
 
@@ -187,16 +187,15 @@ def test_receive_my_link_answers_the_same_for_anyone(
 
     def ask(address: str) -> str:
         client = app.test_client()
-        csrf = csrf_from(client.get("/moi/lien").get_data(as_text=True))
+        form = client.get("/moi/lien").get_data(as_text=True)
         response = client.post(
             "/moi/lien",
-            data={"csrf_token": csrf, "email": address},
+            data={"csrf_token": csrf_from(form), "started": started_from(form), "email": address},
             headers=htmx_headers(target="lien-form"),
         )
         assert response.status_code == 200
-        return re.sub(r'"X-CSRFToken": "[^"]+"', "", response.get_data(as_text=True)).replace(
-            address, "ADDRESS"
-        )
+        answer = re.sub(r'"X-CSRFToken": "[^"]+"', "", response.get_data(as_text=True))
+        return re.sub(r'name="started"[^>]*>', "", answer).replace(address, "ADDRESS")
 
     known = ask("Inscrite@Example.org")
     unknown = ask("inconnue@example.org")

@@ -20,8 +20,11 @@ CASES = {
         "trop longue : 500 caractères au plus (elle en compte 10000)",
     ),
     "501 characters": ("é" * 501, "trop longue : 500 caractères au plus (elle en compte 501)"),
-    "NUL byte": ("Une question\x00 avec un octet nul", "caractères invisibles non autorisés"),
-    "escape character": ("Une question \x1b[31m colorée", "caractères invisibles non autorisés"),
+}
+#: refused at the door for every form (app/guards.py), before the question form sees them
+INVISIBLE = {
+    "NUL byte": "Une question\x00 avec un octet nul",
+    "escape character": "Une question \x1b[31m colorée",
 }
 
 ACCEPTED = {
@@ -40,6 +43,25 @@ def signed_in(programme: Flask, client: FlaskClient, make_attendee) -> int:
     attendee_id, _ = make_attendee(episodes=(1,))
     sign_in_as(client, attendee_id)
     return attendee_id
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+@pytest.mark.parametrize("text", INVISIBLE.values(), ids=INVISIBLE.keys())
+def test_invisible_characters_are_refused_at_the_door(
+    programme: Flask, client: FlaskClient, signed_in: int, text: str, htmx: bool
+) -> None:
+    token = csrf_from(open_ask_area(client, programme, 2))
+    response = client.post(
+        ask_url(programme, 2),
+        data={"text": text, "csrf_token": token},
+        headers=htmx_headers("zone-question-2") if htmx else {},
+    )
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "caractères invisibles non autorisés" in body
+    if htmx:  # in the alert region: the form and what was typed stay on screen
+        assert response.headers["HX-Retarget"] == "#alerts"
+    assert question_rows(programme) == []
 
 
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])

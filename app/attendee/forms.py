@@ -12,6 +12,8 @@ from ..validation import email_address, single_line, strip
 class LinkRequestForm(HoneypotForm):
     """'Recevoir mon lien': an e-mail address."""
 
+    MIN_SECONDS = "HONEYPOT_MIN_SECONDS_LINK"
+
     email = StringField(
         "Adresse e-mail utilisée à l’inscription",
         filters=[strip],

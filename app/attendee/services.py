@@ -9,8 +9,9 @@ from ..database import insert_ignoring_conflicts, write
 from ..extensions import db
 from ..identity import issue_token
 from ..mailing.notifications import queue_personal_link
-from ..mailing.queue import recent_mail_count
-from ..models import Attendee, Episode, Registration, Vote
+from ..mailing.queue import QUEUED, recent_mail_count
+from ..mailing.worker import before_delivery
+from ..models import Attendee, Episode, LinkRequest, Registration, Vote
 from ..questions.services import recount_votes
 from ..refusals import Refusal
 from ..vocabulary import EpisodeState
@@ -57,12 +58,32 @@ def send_new_link(attendee_id: int) -> bool:
 
 
 def request_link(series_id: int, email: str) -> None:
-    """'Recevoir mon lien': a link goes to the address if registered; nothing says whether."""
-    attendee_id = db.session.scalar(
-        sa.select(Attendee.id).filter_by(series_id=series_id, email=email)
-    )
-    if attendee_id is not None:
-        send_new_link(attendee_id)
+    """'Recevoir mon lien': note the address, nothing more (the same work whether it is
+    registered or not, so the answer's time says nothing); the sender looks it up."""
+    with write():
+        db.session.add(LinkRequest(series_id=series_id, email=email, requested_at=utcnow()))
+        db.session.info[QUEUED] = True  # wake the sender after the commit
+
+
+@before_delivery
+def process_link_requests(limit: int = 100) -> int:
+    """Look up the addresses typed into 'Recevoir mon lien': a registered one gets a new link
+    (within the hourly limit), an unknown one nothing; each request is then forgotten."""
+    ids = list(db.session.scalars(sa.select(LinkRequest.id).order_by(LinkRequest.id).limit(limit)))
+    sent = 0
+    for request_id in ids:
+        with write():
+            request = db.session.get(LinkRequest, request_id)
+            # Deleting first claims the request: two senders never both answer it.
+            claimed = db.session.execute(sa.delete(LinkRequest).filter_by(id=request_id))
+            if request is None or claimed.rowcount != 1:
+                continue
+            attendee_id = db.session.scalar(
+                sa.select(Attendee.id).filter_by(series_id=request.series_id, email=request.email)
+            )
+        if attendee_id is not None and send_new_link(attendee_id):
+            sent += 1
+    return sent
 
 
 def erase(attendee_id: int) -> None:

@@ -9,15 +9,19 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
+from zxcvbn import zxcvbn
 
 from .. import validation
 from ..clock import utcnow
 from ..database import write
 from ..extensions import db
 from ..models import Facilitator
+from ..sessions import end_sessions
 from .journal import record
 
 MIN_PASSWORD_LENGTH = 12
+#: zxcvbn's score (0-4) a password must reach: 3 is about 10^8 guesses or more
+MIN_PASSWORD_SCORE = 3
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so both failures take the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
@@ -63,18 +67,27 @@ def normalise_email(raw: str) -> str:
         raise AccountError(f"Adresse e-mail invalide : « {raw} ».") from error
 
 
-def check_password(password: str) -> None:
-    """Refuse a short password (length is what matters; no composition rules)."""
+def check_password(password: str, email: str = "") -> None:
+    """Refuse a short or easily guessed password: length, and zxcvbn's estimate of the
+    guesses it takes (common passwords, repeats, sequences, the e-mail itself); no
+    composition rules (NIST SP 800-63B)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"Mot de passe trop court : {MIN_PASSWORD_LENGTH} caractères au moins.")
     if len(password) > 1024:
         raise AccountError("Mot de passe trop long : 1 024 caractères au plus.")
+    # zxcvbn costs grow with the length; the first 100 characters say enough.
+    estimate = zxcvbn(password[:100], user_inputs=[email, *email.split("@")])
+    if estimate["score"] < MIN_PASSWORD_SCORE:
+        raise AccountError(
+            "Mot de passe trop facile à deviner (mot courant, suite, répétition ou adresse) : "
+            "choisissez une phrase de quelques mots."
+        )
 
 
 def create_facilitator(email: str, password: str) -> Facilitator:
     """Create an account with an argon2 hash; AccountError if invalid or taken."""
     address = normalise_email(email)
-    check_password(password)
+    check_password(password, address)
     with write():
         if db.session.scalars(sa.select(Facilitator.id).filter_by(email=address)).first():
             raise AccountError(f"Un compte existe déjà pour {address}.")
@@ -109,3 +122,43 @@ def authenticate(email: str, password: str) -> FacilitatorUser | None:
             facilitator.password_hash = _hasher.hash(password)
         record(facilitator.id, "login", f"facilitator:{facilitator.id}")
     return FacilitatorUser(facilitator.id, facilitator.email, facilitator.password_hash)
+
+
+def _account(address: str) -> Facilitator:
+    """The account of this address (inside a write), or AccountError."""
+    facilitator = db.session.scalars(sa.select(Facilitator).filter_by(email=address)).first()
+    if facilitator is None:
+        raise AccountError(f"Aucun compte pour {address}.")
+    return facilitator
+
+
+def reset_password(email: str, password: str) -> int:
+    """Set a new password and end every session of the account; return how many ended."""
+    address = normalise_email(email)
+    check_password(password, address)
+    with write():
+        facilitator = _account(address)
+        facilitator.password_hash = _hasher.hash(password)
+        ended = end_sessions(facilitator_id=facilitator.id)
+        record(None, "account.password", f"facilitator:{facilitator.id}")
+    return ended
+
+
+def remove_facilitator(email: str) -> int:
+    """Delete an account and end its sessions; return how many ended. The journal keeps the
+    actions, no longer tied to the person."""
+    address = normalise_email(email)
+    with write():
+        facilitator = _account(address)
+        ended = end_sessions(facilitator_id=facilitator.id)
+        record(None, "account.remove", f"facilitator:{facilitator.id}")
+        db.session.delete(facilitator)
+    return ended
+
+
+def sign_out_everywhere(facilitator_id: int) -> int:
+    """End every session of this facilitator (this one included); return how many."""
+    with write():
+        ended = end_sessions(facilitator_id=facilitator_id)
+        record(facilitator_id, "account.sign_out_everywhere", f"facilitator:{facilitator_id}")
+    return ended

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -85,8 +86,22 @@ def _record_failure(row_id: int, error: Exception, counts: dict[str, int]) -> No
     log.warning("outbox message %s not sent: %s", row_id, row.last_error)
 
 
+#: jobs that queue mail before each delivery run (e.g. answering link requests)
+_PREPARERS: list[Callable[[], object]] = []
+
+
+def before_delivery(job: Callable[[], object]) -> Callable[[], object]:
+    """Run `job` at the start of every delivery run (the site's sender and the CLI)."""
+    if job not in _PREPARERS:
+        _PREPARERS.append(job)
+    return job
+
+
 def deliver_due(limit: int = 100) -> dict[str, int]:
-    """Send what is due now; return counts of sent, retried and failed messages."""
+    """Queue what the preparers have, then send what is due now; return counts of sent,
+    retried and failed messages."""
+    for job in _PREPARERS:
+        job()
     counts = {"sent": 0, "retry": 0, "failed": 0}
     ids = due_ids(limit)
     if not ids:

@@ -106,7 +106,8 @@ def question_board(
 ) -> QuestionBoard:
     """Published questions with counts, names when shown, and the visitor's votes (one query)."""
     sort = sort if sort in SORTS else DEFAULT_SORT
-    attendee_id = visitor.attendee.id if visitor else None
+    # Whose votes to mark: only a browser with full rights learns what the attendee supports.
+    attendee_id = visitor.attendee.id if visitor and visitor.full else None
     voted = (
         sa.exists()
         .where(Vote.question_id == Question.id, Vote.attendee_id == attendee_id)
@@ -153,11 +154,17 @@ def question_board(
                 vote_count=row.vote_count,
                 created_at=row.created_at,
                 answered=row.status == QuestionStatus.ANSWERED,
-                own=row.attendee_id == attendee_id,
+                own=_own(visitor, row.id, row.attendee_id),
                 voted=bool(row.voted),
             )
         )
     return board
+
+
+def _own(visitor: Visitor | None, question_id: int, author_id: int) -> bool:
+    """The visitor's own question: any of theirs with full rights; with limited rights only
+    one sent from this browser (a typed address must not unmask someone's questions)."""
+    return visitor is not None and visitor.may_see(question_id, author_id)
 
 
 def visible_question(visitor: Visitor | None, question_id: int) -> Question | None:

@@ -112,9 +112,13 @@ def send(slug: str) -> Response:
         return _ask_area(episode, visitor, form, status=409, refused=True)
     if not visitor.full:
         note_question_sent(sent.question_id)
-    added = 1 if sent.registration_added else None
-    back = url_for("questions.ask", slug=slug, envoyee=1, ajout=added) + "#questions-envoyees"
-    return after_post(back, fragment=lambda: _changed(_sent_area(episode, sent.registration_added)))
+    # With limited rights, whether the episode was already followed is the owner's business:
+    # the answer is the same either way.
+    added = sent.registration_added and visitor.full
+    back = url_for("questions.ask", slug=slug, envoyee=1, ajout=1 if added else None)
+    return after_post(
+        back + "#questions-envoyees", fragment=lambda: _changed(_sent_area(episode, added))
+    )
 
 
 def _sent_area(episode: Episode, registration_added: bool) -> Response:

@@ -48,6 +48,9 @@ def make_test_app(database_url: str, smtp_port: int, **overrides: Any) -> Flask:
         "MAIL_TIMEOUT": 5,
         "OUTBOX_SEND_AFTER_REQUEST": False,
         "RATELIMIT_ENABLED": False,
+        # The clock is frozen in tests: no time passes between serving a form and its POST.
+        "HONEYPOT_MIN_SECONDS": 0,
+        "HONEYPOT_MIN_SECONDS_LINK": 0,
     }
     config.update(overrides)
     return create_app(config)

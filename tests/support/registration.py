@@ -12,6 +12,13 @@ from tests.support.http import csrf_from
 EPISODE_VALUE = re.compile(r'name="episodes" type="checkbox" value="(\d+)"')
 
 
+def started_from(html: str) -> str:
+    """The honeypot's signed time stamp served with a public form."""
+    match = re.search(r'<input[^>]*name="started"[^>]*value="([^"]+)"', html)
+    assert match, "no time stamp in the form"
+    return match.group(1)
+
+
 def registration_data(client: FlaskClient, **overrides: Any) -> dict[str, Any]:
     """A valid submission for the form as served now (token, all offered episodes)."""
     page = client.get("/inscription").get_data(as_text=True)
@@ -26,6 +33,7 @@ def registration_data(client: FlaskClient, **overrides: Any) -> dict[str, Any]:
         "episodes": EPISODE_VALUE.findall(page),
         "privacy": "y",
         "website": "",
+        "started": started_from(page),
     }
     data.update(overrides)
     return data

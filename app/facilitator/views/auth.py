@@ -20,9 +20,9 @@ from flask_wtf.csrf import generate_csrf
 
 from ...extensions import limiter, login
 from .. import bp
-from ..accounts import FacilitatorUser, authenticate, load_user
+from ..accounts import FacilitatorUser, authenticate, load_user, sign_out_everywhere
 from ..forms import LoginForm
-from . import safe_next
+from . import me, safe_next
 
 #: endpoints reachable without being logged in
 PUBLIC_ENDPOINTS = {"facilitator.login"}
@@ -90,8 +90,20 @@ def login() -> Response | str | tuple[str, int]:
 
 @bp.post("/deconnexion")
 def logout() -> Response:
-    """End the session (POST only: a link must never log anyone out)."""
+    """End the session on the server (POST only: a link must never log anyone out)."""
+    logout_user()
+    session.clear()  # the row goes: a copy of the cookie is worth nothing now
+    flash("La session est fermée.", "success")
+    return redirect(url_for(".login"), code=303)
+
+
+@bp.post("/deconnexion-partout")
+def logout_everywhere() -> Response:
+    """End every session of this facilitator, on every device (a lost laptop)."""
+    ended = sign_out_everywhere(me())
     logout_user()
     session.clear()
-    flash("La session est fermée.", "success")
+    flash(
+        f"Vous êtes déconnecté·e de tous vos appareils ({ended} session(s) fermée(s)).", "success"
+    )
     return redirect(url_for(".login"), code=303)

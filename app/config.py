@@ -11,7 +11,16 @@ class Defaults:
     SITE_URL = "http://127.0.0.1:5000"
     SITE_NAME = "Cycle de webinaires sur la participation"
     ORGANISER_NAME = "Cap Collectif"
+    #: the data protection officer's address (privacy notice, accessibility statement)
     PRIVACY_CONTACT = "dpo@example.org"
+    #: where people report an accessibility problem (accessibility statement)
+    ACCESSIBILITY_CONTACT = "accessibilite@example.org"
+    #: the legal basis of the processing, as the privacy notice states it (a public body
+    #: would name its public-interest mission instead)
+    PRIVACY_LEGAL_BASIS = (
+        "votre consentement, donné en vous inscrivant (article 6.1.a du RGPD)\u00a0; vous "
+        "le retirez à tout moment en effaçant vos données depuis votre espace."
+    )
     RETENTION_DAYS = 365
 
     # No form here needs more; larger bodies get a French 413.

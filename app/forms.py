@@ -9,11 +9,13 @@ from flask import current_app
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .clock import utcnow
-from .validation import strip
+from .validation import no_markup, person_name, single_line, strip
+from .vocabulary import OrganisationKind
 
 REQUIRED = "Ce champ est obligatoire."
 
@@ -85,3 +87,54 @@ class ChoiceField(SelectField):
         """Refuse values that are not offered."""
         if self.data not in {choice.value for choice in self.choices}:
             raise ValidationError(self.invalid_message)
+
+
+# ---------------------------------------------------------------- a person's details
+def name_field(label: str) -> StringField:
+    """A first or last name: required, one line, letters of any script."""
+    return StringField(
+        label,
+        filters=[strip],
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=100, message=too_long(100)),
+            single_line,
+            person_name,
+        ],
+    )
+
+
+def organisation_field() -> StringField:
+    """The person's organisation: required, one line, no markup."""
+    return StringField(
+        "Organisation",
+        filters=[strip],
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=200, message=too_long(200)),
+            single_line,
+            no_markup,
+        ],
+    )
+
+
+def organisation_kind_field() -> ChoiceField:
+    """The kind of organisation, from the vocabulary's list."""
+    return ChoiceField(
+        "Type d’organisation",
+        invalid_message="Choisissez un type d’organisation dans la liste.",
+        choices=[
+            SelectChoice("", "Choisissez…"),
+            *(SelectChoice(kind.value, kind.label) for kind in OrganisationKind),
+        ],
+        validators=[DataRequired("Choisissez un type d’organisation.")],
+    )
+
+
+def job_title_field() -> StringField:
+    """The job title: optional, one line, no markup."""
+    return StringField(
+        "Fonction",
+        filters=[strip],
+        validators=[Optional(), Length(max=200, message=too_long(200)), single_line, no_markup],
+    )

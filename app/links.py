@@ -30,6 +30,14 @@ def episode_url(episode: Episode, *, external: bool = False, **values: Any) -> s
     return url_for("programme.episode", slug=episode.slug, **values)
 
 
+def path_of(url: str) -> str | None:
+    """The path of an address (e.g. htmx's HX-Current-URL), or None if it cannot be read."""
+    try:
+        return urlsplit(url).path
+    except ValueError:  # "http://[x": an unbalanced bracket
+        return None
+
+
 def local_path(target: str | None, prefix: str = "/") -> str | None:
     """`target` if it is a path on this site under `prefix`, else None (no open redirect).
 

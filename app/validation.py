@@ -10,8 +10,8 @@ from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-# Letters of any script, combining marks, spaces, and the punctuation of real names.
-_NAME_CHARS = re.compile(r"^[^\W\d_]+(?:[ '’.\-][^\W\d_]*)*\.?$")
+#: punctuation of real names: spaces, apostrophes, periods, hyphens (the non-breaking one too)
+_NAME_PUNCTUATION = set(" '’.-\u2010\u2011\u00a0")
 
 
 def strip(value: str | None) -> str:
@@ -25,9 +25,17 @@ def single_line(_form: Form, field: Field) -> None:
         raise ValidationError("Retirez les retours à la ligne et caractères invisibles.")
 
 
+def is_person_name(text: str) -> bool:
+    """Letters of any script with their combining marks (Devanagari and Tamil vowel signs,
+    accents typed apart), and the punctuation of names; it starts with a letter."""
+    if not text or unicodedata.category(text[0])[0] != "L":
+        return False
+    return all(unicodedata.category(char)[0] in "LM" or char in _NAME_PUNCTUATION for char in text)
+
+
 def person_name(_form: Form, field: Field) -> None:
     """A name: letters of any alphabet, spaces, hyphens, apostrophes."""
-    if field.data and not _NAME_CHARS.match(field.data):
+    if field.data and not is_person_name(field.data):
         raise ValidationError(
             "Utilisez uniquement des lettres, espaces, traits d’union et apostrophes."
         )

@@ -233,7 +233,9 @@ def test_episode_edit_in_place(fac_app: Flask, page: Page, base_url: str) -> Non
     field.fill("https://visio.example.org/episode-1")
     page.get_by_label("Heure de début (heure de Paris)").fill("14:30")
     page.get_by_role("button", name="Enregistrer").click()
-    expect(page.get_by_role("status").filter(has_text="Épisode enregistré")).to_be_visible()
+    saved = page.locator("#episode-form [data-status]")
+    expect(saved).to_contain_text("Épisode enregistré")
+    expect(saved).to_be_focused()  # read out as it gets the focus
     # The date and time under the heading follow the change.
     expect(page.locator("#episode-heading time")).to_contain_text("14 h 30 – 15 h 30")
     assert_accessible(page, "edit saved")

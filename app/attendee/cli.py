@@ -11,6 +11,8 @@ from ..clock import utcnow
 from ..database import write
 from ..extensions import db
 from ..models import Attendee, Episode, OutboxMessage, OutboxStatus, Series
+from ..sessions import purge_expired_sessions
+from .services import erase_attendees
 
 retention_cli = AppGroup("retention", help="Durée de conservation des données (RGPD).")
 
@@ -44,8 +46,9 @@ def purge_command(dry_run: bool) -> None:
     }
     if not dry_run:
         with write():
-            db.session.execute(sa.delete(Attendee).where(Attendee.id.in_(attendees)))
+            erase_attendees(attendees)
             db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.id.in_(old_mail)))
+            purge_expired_sessions(now)
     people, mails = counts["attendees"], counts["mails"]
     if dry_run:
         click.echo(f"Personnes à effacer : {people} · anciens e-mails à effacer : {mails}")

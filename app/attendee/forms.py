@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from ..forms import HoneypotForm, too_long
+from ..forms import (
+    HoneypotForm,
+    job_title_field,
+    name_field,
+    organisation_field,
+    organisation_kind_field,
+    too_long,
+)
 from ..validation import email_address, single_line, strip
 
 
@@ -24,3 +32,14 @@ class LinkRequestForm(HoneypotForm):
             email_address,
         ],
     )
+
+
+class DetailsForm(FlaskForm):
+    """Correct one's name, organisation and job title (the address is the key: to change
+    it, register the new one)."""
+
+    first_name = name_field("Prénom")
+    last_name = name_field("Nom")
+    organisation = organisation_field()
+    organisation_kind = organisation_kind_field()
+    job_title = job_title_field()

@@ -27,7 +27,7 @@ from ..refusals import Refusal
 from ..registration.services import followed_episodes
 from ..vocabulary import OrganisationKind
 from . import bp, services
-from .forms import LinkRequestForm
+from .forms import DetailsForm, LinkRequestForm
 
 blueprint_cache(bp, Cache.NEVER)
 
@@ -155,6 +155,35 @@ def _episode_item(attendee: Attendee, episode: Episode, message: str, status: in
         "attendee/_episode_item.html", episode=episode, message=message, **context
     )
     return Response(html, status)
+
+
+@bp.route("/coordonnees", methods=["GET", "POST"])
+def details() -> Response:
+    """Correct one's name, organisation and job title: in place (htmx) or on a page."""
+    attendee = _me()
+    if request.args.get("annuler"):
+        return _details(attendee)
+    form = DetailsForm(obj=attendee)  # on a GET what is on file, on a POST what was typed
+    if not form.validate_on_submit():
+        return render(
+            "attendee/details.html",
+            "attendee/_details_form.html",
+            status=422 if form.is_submitted() else 200,
+            form=form,
+            attendee=attendee,
+            first_error=next(iter(form.errors), None),
+        )
+    services.update_details(attendee.id, form.data)
+    return after_post(
+        url_for("attendee.space", _anchor="mes-coordonnees"),
+        "Vos coordonnées sont corrigées.",
+        fragment=lambda: _details(attendee, saved=True),
+    )
+
+
+def _details(attendee: Attendee, saved: bool = False) -> Response:
+    kind_label = OrganisationKind.label_of(attendee.organisation_kind)
+    return render("attendee/_details.html", attendee=attendee, kind_label=kind_label, saved=saved)
 
 
 @bp.get("/agenda.ics")

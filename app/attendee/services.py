@@ -11,7 +11,15 @@ from ..identity import issue_token
 from ..mailing.notifications import queue_personal_link
 from ..mailing.queue import QUEUED, recent_mail_count
 from ..mailing.worker import before_delivery
-from ..models import Attendee, Episode, LinkRequest, Registration, Vote
+from ..models import (
+    Attendee,
+    Episode,
+    FacilitatorAction,
+    LinkRequest,
+    Question,
+    Registration,
+    Vote,
+)
 from ..questions.services import recount_votes
 from ..refusals import Refusal
 from ..vocabulary import EpisodeState
@@ -43,6 +51,21 @@ def set_following(attendee_id: int, episode: Episode, follow: bool) -> None:
                     Registration.attendee_id == attendee_id, Registration.episode_id == episode.id
                 )
             )
+
+
+#: what an attendee may correct in their space (the address is the key: it stays)
+CORRECTABLE = ("first_name", "last_name", "organisation", "organisation_kind", "job_title")
+
+
+def update_details(attendee_id: int, values: dict[str, object]) -> None:
+    """Correct the attendee's name, organisation and job title."""
+    with write():
+        attendee = db.session.get(Attendee, attendee_id)
+        if attendee is None:
+            return
+        for name in CORRECTABLE:
+            setattr(attendee, name, values[name] or "")
+        attendee.updated_at = utcnow()
 
 
 def send_new_link(attendee_id: int) -> bool:
@@ -88,13 +111,23 @@ def process_link_requests(limit: int = 100) -> int:
 
 def erase(attendee_id: int) -> None:
     """Delete the attendee and everything of theirs (registrations, links, questions, votes,
-    queued e-mails), and recount the votes they had given."""
+    queued e-mails, sessions), and recount the votes they had given."""
     with write():
-        voted = list(
-            db.session.scalars(sa.select(Vote.question_id).filter_by(attendee_id=attendee_id))
-        )
-        db.session.execute(sa.delete(Attendee).where(Attendee.id == attendee_id))
-        recount_votes(voted)
+        erase_attendees(sa.select(sa.literal(attendee_id)))
+
+
+def erase_attendees(ids: sa.Select) -> None:
+    """Delete these attendees and all that is theirs, in the caller's transaction: the
+    facilitators' journal keeps what was done to their questions, not what was written."""
+    voted = list(db.session.scalars(sa.select(Vote.question_id).where(Vote.attendee_id.in_(ids))))
+    targets = sa.select(sa.literal("question:") + sa.cast(Question.id, sa.String)).where(
+        Question.attendee_id.in_(ids)
+    )
+    db.session.execute(
+        sa.update(FacilitatorAction).where(FacilitatorAction.target.in_(targets)).values(detail="")
+    )
+    db.session.execute(sa.delete(Attendee).where(Attendee.id.in_(ids)))
+    recount_votes(voted)
 
 
 def unsubscribe(attendee_id: int) -> None:

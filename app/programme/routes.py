@@ -112,3 +112,10 @@ def episode(slug: str) -> Response:
 def privacy() -> str:
     """The privacy notice (who, why, how long, how to erase)."""
     return render_template("programme/privacy.html")
+
+
+@bp.get("/accessibilite")
+@cache(Cache.SHARED_BRIEF)
+def accessibility() -> str:
+    """The accessibility statement (RGAA): conformity, tests, known gaps, contact, recourse."""
+    return render_template("programme/accessibility.html")

@@ -7,28 +7,23 @@ from typing import Any
 
 from wtforms import BooleanField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 
-from ..forms import REQUIRED, ChoiceField, HoneypotForm, MultiCheckboxField, too_long
+from ..forms import (
+    REQUIRED,
+    HoneypotForm,
+    MultiCheckboxField,
+    job_title_field,
+    name_field,
+    organisation_field,
+    organisation_kind_field,
+    too_long,
+)
 from ..models import Episode
 from ..timefmt import datetime_fr
-from ..validation import email_address, no_markup, person_name, single_line, strip
-from ..vocabulary import OrganisationKind
+from ..validation import email_address, single_line, strip
 
 CLOSED_EPISODE = "Cet épisode a déjà commencé ou n’existe pas : décochez-le."
-
-
-def _name_field(label: str) -> StringField:
-    return StringField(
-        label,
-        filters=[strip],
-        validators=[
-            DataRequired(REQUIRED),
-            Length(max=100, message=too_long(100)),
-            single_line,
-            person_name,
-        ],
-    )
 
 
 def episode_label(episode: Episode) -> str:
@@ -39,8 +34,8 @@ def episode_label(episode: Episode) -> str:
 class RegistrationForm(HoneypotForm):
     """First and last name, e-mail, organisation, kind, job title, episodes, privacy notice."""
 
-    first_name = _name_field("Prénom")
-    last_name = _name_field("Nom")
+    first_name = name_field("Prénom")
+    last_name = name_field("Nom")
     email = StringField(
         "Adresse e-mail",
         filters=[strip],
@@ -51,30 +46,9 @@ class RegistrationForm(HoneypotForm):
             email_address,
         ],
     )
-    organisation = StringField(
-        "Organisation",
-        filters=[strip],
-        validators=[
-            DataRequired(REQUIRED),
-            Length(max=200, message=too_long(200)),
-            single_line,
-            no_markup,
-        ],
-    )
-    organisation_kind = ChoiceField(
-        "Type d’organisation",
-        invalid_message="Choisissez un type d’organisation dans la liste.",
-        choices=[
-            SelectChoice("", "Choisissez…"),
-            *(SelectChoice(kind.value, kind.label) for kind in OrganisationKind),
-        ],
-        validators=[DataRequired("Choisissez un type d’organisation.")],
-    )
-    job_title = StringField(
-        "Fonction",
-        filters=[strip],
-        validators=[Optional(), Length(max=200, message=too_long(200)), single_line, no_markup],
-    )
+    organisation = organisation_field()
+    organisation_kind = organisation_kind_field()
+    job_title = job_title_field()
     episodes = MultiCheckboxField(
         "Épisodes que vous suivrez",
         coerce=int,

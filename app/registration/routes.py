@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, redirect, render_template, session, url_for
+from flask import Response, current_app, redirect, render_template, request, session, url_for
 
 from ..clock import utcnow
 from ..extensions import limiter
 from ..http import Cache, blueprint_cache, render, wants_fragment
 from ..identity import LIMITED, current_visitor, remember
+from ..links import path_of
 from ..programme.services import load_programme_view
 from . import bp
 from .forms import RegistrationForm
@@ -15,6 +16,14 @@ from .services import RegistrationRequest
 from .services import register as register_attendee
 
 blueprint_cache(bp, Cache.NEVER)
+
+
+def _heading_level() -> int:
+    """h2 on the registration's own page (under its h1), h3 inside the programme's section."""
+    if not wants_fragment():
+        return 2
+    current = path_of(request.headers.get("HX-Current-URL", ""))
+    return 2 if current == url_for("registration.register") else 3
 
 
 def _form(form: RegistrationForm, status: int = 200) -> Response:
@@ -31,6 +40,7 @@ def _form(form: RegistrationForm, status: int = 200) -> Response:
         form=form,
         upcoming=form.upcoming,
         first_error=first_error,
+        level=_heading_level(),
     )
 
 
@@ -51,7 +61,12 @@ def register() -> Response:
         remember(register_attendee(submitted), LIMITED, display_name=form.first_name.data)
     summary = form.summary
     if wants_fragment():
-        return render("registration/_confirmation.html", summary=summary, episodes=form.chosen)
+        return render(
+            "registration/_confirmation.html",
+            summary=summary,
+            episodes=form.chosen,
+            level=_heading_level(),
+        )
     session["last_registration"] = summary
     return redirect(url_for("registration.confirmation"), code=303)
 
@@ -65,7 +80,7 @@ def confirmation() -> Response:
         return redirect(url_for("registration.register"), code=303)
     view = load_programme_view()
     episodes = [e for e in (view.episodes if view else []) if e.id in summary["episode_ids"]]
-    return render("registration/confirmation.html", summary=summary, episodes=episodes)
+    return render("registration/confirmation.html", summary=summary, episodes=episodes, level=2)
 
 
 @bp.get("/inscription/etat")

@@ -16,7 +16,18 @@
       }
       target.focus();
     }
+    announce(root, target);
   });
+
+  // A status message that came with the swap (data-status) is read out through the page's
+  // own polite live region, unless it just received the focus (then it is read anyway).
+  function announce(root, focused) {
+    var announcer = document.getElementById("status-announcer");
+    var message = root.matches && root.matches("[data-status]") ? root : root.querySelector("[data-status]");
+    if (!announcer || !message || message === focused || message.contains(focused)) return;
+    announcer.textContent = "";
+    window.setTimeout(function () { announcer.textContent = message.textContent.trim(); }, 50);
+  }
 
   // Live character counters: <textarea data-counter="id-of-counter" maxlength minlength>.
   // The visible count follows every key; screen readers hear it only when it crosses a

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import guards, http, links, timefmt, vocabulary
+from . import guards, http, links, logs, timefmt, vocabulary
 from .clock import Clock
 from .config import Defaults
 from .converters import BoundedIntConverter
@@ -69,6 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     }
     _secure_behind_https(app)
     _check_production_settings(app)
+    logs.init_app(app)
 
     proxies = int(app.config.get("PROXY_FIX_X_FOR", 0))
     if proxies:

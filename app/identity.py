@@ -158,8 +158,10 @@ def forget() -> None:
 
 
 def sign_out() -> None:
-    """End this browser's session altogether (a shared computer): the server forgets it."""
+    """End this browser's session altogether (a shared computer): the server forgets it,
+    and whatever the browser keeps next (a message) lives under a new key."""
     session.clear()
+    session.rotate()  # type: ignore[attr-defined]
     g.pop("visitor", None)
 
 

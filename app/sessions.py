@@ -295,6 +295,18 @@ class DatabaseSessionInterface(SessionInterface):
         )
 
 
+def browser_rate_key() -> str:
+    """What a rate limit counts: this browser's session when it has one (so a stranger's
+    browser cannot spend the owner's allowance), else its network address."""
+    from flask import request
+    from flask_limiter.util import get_remote_address
+
+    key = request.cookies.get(current_app.config["SESSION_COOKIE_NAME"], "")
+    if _KEY.match(key):
+        return "session:" + hash_key(key)[:32]
+    return get_remote_address()
+
+
 def end_sessions(*, attendee_id: int | None = None, facilitator_id: int | None = None) -> int:
     """End every session of a person (in the caller's transaction); return how many."""
     condition = (

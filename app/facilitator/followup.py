@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +12,7 @@ from ..clock import utcnow
 from ..database import write
 from ..extensions import db
 from ..links import episode_url
+from ..logs import get_logger
 from ..mailing.queue import BadRecipient, queue_message
 from ..models import Episode, Question
 from ..refusals import Refusal
@@ -20,7 +20,7 @@ from ..vocabulary import QuestionStatus
 from .episodes import registrants_of
 from .journal import record
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class FollowupRefused(Refusal):

@@ -6,7 +6,6 @@ retries temporary failures with exponential back-off and marks permanent ones fa
 
 from __future__ import annotations
 
-import logging
 import smtplib
 import threading
 from collections.abc import Callable
@@ -19,11 +18,12 @@ from flask import Flask, current_app
 from ..clock import utcnow
 from ..database import write
 from ..extensions import db
+from ..logs import get_logger, redact
 from ..models import OutboxMessage, OutboxStatus
 from .queue import QUEUED, BadRecipient, due_ids
 from .transport import Transport, build_message, is_message_fault, is_permanent
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: how long a claimed message is held before another worker may retry it
 CLAIM_SECONDS = 300
@@ -73,7 +73,7 @@ def _record_failure(row_id: int, error: Exception, counts: dict[str, int]) -> No
         row = db.session.get(OutboxMessage, row_id)
         if row is None:  # erased meanwhile
             return
-        row.last_error = f"{type(error).__name__}: {error}"[:500]
+        row.last_error = redact(f"{type(error).__name__}: {error}")[:500]
         max_attempts = int(current_app.config.get("OUTBOX_MAX_ATTEMPTS", 8))
         if is_permanent(error) or row.attempts >= max_attempts:
             row.status = OutboxStatus.FAILED

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, current_app, render_template, request, session, url_for
-from flask_limiter.util import get_remote_address
+from flask import Response, abort, current_app, render_template, request, url_for
 
 from ..clock import utcnow
 from ..extensions import db, limiter
@@ -19,6 +18,7 @@ from ..identity import Visitor, current_visitor, note_question_sent
 from ..links import local_path
 from ..models import Episode, Question
 from ..programme.services import episode_or_404
+from ..sessions import browser_rate_key
 from . import bp
 from .board import SORTS, own_questions, visible_question
 from .forms import MAX_LENGTH, MIN_LENGTH, QuestionForm
@@ -28,12 +28,6 @@ blueprint_cache(bp, Cache.NEVER)
 
 #: tells the published list (episode page) to refresh after a change of one's own question
 CHANGED_EVENT = "questions-changed"
-
-
-def visitor_rate_key() -> str:
-    """Count per attendee when known (offices share one address), else per address."""
-    attendee_id = session.get("attendee_id")
-    return f"attendee:{attendee_id}" if attendee_id is not None else get_remote_address()
 
 
 def question_limit() -> str:
@@ -98,7 +92,7 @@ def ask(slug: str) -> Response:
 
 
 @bp.post("/episodes/<slug>/questions/poser")
-@limiter.limit(question_limit, key_func=visitor_rate_key)
+@limiter.limit(question_limit, key_func=browser_rate_key)
 def send(slug: str) -> Response:
     """Send a question; the area comes back with the person's questions for the episode."""
     episode, visitor, form = episode_or_404(slug), current_visitor(), QuestionForm()
@@ -195,7 +189,7 @@ def _edit_form(question: Question, form: QuestionForm, retour: str, status: int 
 
 
 @bp.post("/questions/<int:question_id>/modifier")
-@limiter.limit(question_limit, key_func=visitor_rate_key)
+@limiter.limit(question_limit, key_func=browser_rate_key)
 def update(question_id: int) -> Response:
     """Save the change; the question shows again in place."""
     question = _own_question_or_404(question_id)
@@ -235,7 +229,7 @@ def confirm_withdraw(question_id: int) -> Response:
 
 
 @bp.post("/questions/<int:question_id>/retirer")
-@limiter.limit(question_limit, key_func=visitor_rate_key)
+@limiter.limit(question_limit, key_func=browser_rate_key)
 def withdraw(question_id: int) -> Response:
     """Withdraw (delete) one's question and its votes."""
     question = _own_question_or_404(question_id)

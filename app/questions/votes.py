@@ -14,10 +14,10 @@ from ..identity import current_visitor
 from ..links import episode_url
 from ..models import Episode, Question
 from ..refusals import Refusal
+from ..sessions import browser_rate_key
 from . import bp
 from .board import votes_open
 from .forms import VoteForm
-from .routes import visitor_rate_key
 from .services import NotRecognised, NotVotable, set_vote
 
 
@@ -38,7 +38,7 @@ def _vote_widget(
 
 
 @bp.post("/questions/<int:question_id>/vote")
-@limiter.limit(vote_limit, key_func=visitor_rate_key)
+@limiter.limit(vote_limit, key_func=browser_rate_key)
 def vote(question_id: int) -> Response:
     """Support a published question, or withdraw the support; the count updates in place."""
     question = db.session.get(Question, question_id)

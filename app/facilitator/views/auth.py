@@ -93,6 +93,7 @@ def logout() -> Response:
     """End the session on the server (POST only: a link must never log anyone out)."""
     logout_user()
     session.clear()  # the row goes: a copy of the cookie is worth nothing now
+    session.rotate()  # type: ignore[attr-defined]
     flash("La session est fermée.", "success")
     return redirect(url_for(".login"), code=303)
 
@@ -103,6 +104,7 @@ def logout_everywhere() -> Response:
     ended = sign_out_everywhere(me())
     logout_user()
     session.clear()
+    session.rotate()  # type: ignore[attr-defined]
     flash(
         f"Vous êtes déconnecté·e de tous vos appareils ({ended} session(s) fermée(s)).", "success"
     )

@@ -1,0 +1,120 @@
+"""Honest outages: a database that is down, locked or full answers 503 with Retry-After and
+a French message, and /healthz says so (issue 11, finding 7)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from app.extensions import db
+from tests.support.database import NOW, make_test_app, prepare_schema
+from tests.support.mail import free_port
+from tests.support.registration import registration_data
+
+UNAVAILABLE = "Le service est momentanément indisponible."
+
+
+def assert_unavailable(response, htmx: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """A 503 that says when to try again, in French, in the alert region for htmx."""
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert UNAVAILABLE in response.get_data(as_text=True)
+    if htmx:
+        assert response.headers["HX-Retarget"] == "#alerts"
+
+
+@pytest.fixture
+def database_down(smtp_server) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
+    """The site with its PostgreSQL server down (nothing listens on its port)."""
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/webinaires"
+    application = make_test_app(
+        url, smtp_server[0].port, SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}}
+    )
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def test_postgresql_down_answers_503_everywhere(database_down: Flask) -> None:
+    client = database_down.test_client()
+    for url in ("/", "/episodes/api", "/inscription", "/cycle.ics", "/animation/"):
+        response = client.get(url)
+        if url == "/animation/":  # the guard needs no database to send people to the login
+            assert response.status_code in (303, 503)
+            continue
+        assert_unavailable(response)
+    assert_unavailable(client.get("/inscription", headers={"HX-Request": "true"}), htmx=True)
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.get_json() == {"status": "error", "database": "unavailable"}
+
+
+@pytest.fixture
+def sqlite_app(database_url: str, smtp_server) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
+    """The site on SQLite, with a short wait for the write lock."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's own locks and disk")
+    application = make_test_app(database_url, smtp_server[0].port, SQLITE_BUSY_TIMEOUT_MS=200)
+    prepare_schema(application)
+    application.extensions["clock"].freeze(NOW)
+    from app.programme.services import load_programme
+
+    with application.app_context():
+        load_programme()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def test_sqlite_write_locked_answers_503_and_keeps_nothing(
+    sqlite_app: Flask, database_url: str
+) -> None:
+    client = sqlite_app.test_client()
+    data = registration_data(client)
+    path = database_url.removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None, timeout=1)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        assert_unavailable(client.post("/inscription", data=data))
+        assert_unavailable(
+            client.post("/inscription", data=data, headers={"HX-Request": "true"}), htmx=True
+        )
+        assert client.get("/healthz").status_code == 503  # a SELECT alone would pass
+        assert client.get("/").status_code == 200  # reading still works
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert client.get("/healthz").status_code == 200
+    with sqlite_app.app_context():
+        assert db.session.scalar(sa.text("SELECT count(*) FROM attendee")) == 0
+
+
+def test_sqlite_disk_full_answers_503(sqlite_app: Flask) -> None:
+    with sqlite_app.app_context():
+        engine = db.engine
+
+    def tiny_disk(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_connection.execute(f"PRAGMA max_page_count={pages}")
+
+    engine.dispose()
+    sa.event.listen(engine, "connect", tiny_disk)
+    try:
+        client = sqlite_app.test_client()
+        data = registration_data(client, organisation="x" * 200, job_title="y" * 200)
+        responses = [
+            client.post("/inscription", data=dict(data, email=f"p{n}@example.org"))
+            for n in range(40)
+        ]
+        assert any(r.status_code == 503 for r in responses)
+        for response in responses:
+            assert response.status_code in (200, 303, 503)
+            if response.status_code == 503:
+                assert_unavailable(response)
+    finally:
+        sa.event.remove(engine, "connect", tiny_disk)
+        engine.dispose()

@@ -213,6 +213,7 @@ def _register_security_headers(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     """Command groups: programme, facilitator, outbox, retention."""
     from .attendee.cli import retention_cli
+    from .backup import backup_cli
     from .facilitator.cli import facilitator_cli
     from .mailing.cli import outbox_cli
     from .programme.cli import programme_cli
@@ -221,3 +222,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(retention_cli)
     app.cli.add_command(facilitator_cli)
+    app.cli.add_command(backup_cli)

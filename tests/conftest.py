@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.support.factories",
     "tests.support.facilitator",
     "tests.support.browser",
+    "tests.support.servers",
 ]
 
 # pytest-playwright registers its own `base_url` after every plugin above, so a plugin's

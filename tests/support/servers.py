@@ -79,6 +79,19 @@ def flask(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Com
     )
 
 
+def in_site(env: dict[str, str], code: str) -> str:
+    """Run Python `code` inside the site's app context (as an operator's script would);
+    return what it printed."""
+    program = "from wsgi import app\nwith app.app_context():\n" + "".join(
+        f"    {line}\n" for line in code.splitlines()
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def sqlite_site_database() -> str:
     """A fresh SQLite database in a temporary folder, schema and programme loaded."""
     folder = Path(tempfile.mkdtemp(prefix="site-"))

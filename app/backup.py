@@ -58,10 +58,9 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(column: sa.Column, value: Any) -> Any:
-    if value is not None and isinstance(column.type, sa.DateTime | sa.types.TypeDecorator):
-        if isinstance(value, str) and _is_datetime_column(column):
-            moment = datetime.fromisoformat(value)
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if isinstance(value, str) and _is_datetime_column(column):
+        moment = datetime.fromisoformat(value)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return value
 
 
@@ -88,7 +87,7 @@ def dump(path: Path) -> dict[str, int]:
                 columns = [column.name for column in table.columns]
                 out.write(json.dumps({"table": table.name, "columns": columns}) + "\n")
                 counts[table.name] = 0
-                order = [table.c[name] for name in table.primary_key.columns.keys()]
+                order = [table.c[name] for name in table.primary_key.columns]
                 for row in connection.execute(sa.select(table).order_by(*order)):
                     out.write(json.dumps([_encode(v) for v in row], ensure_ascii=False) + "\n")
                     counts[table.name] += 1
@@ -154,11 +153,10 @@ def _reset_sequences(connection: sa.Connection, tables: Any) -> None:
         return
     for table in tables:
         if "id" in table.c and table.c.id.autoincrement:
+            highest = connection.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
             connection.execute(
-                sa.text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                    f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
-                )
+                sa.text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :next, false)"),
+                {"table": table.name, "next": highest + 1},
             )
 
 

@@ -134,7 +134,8 @@ def test_a_sqlite_backup_restores_into_postgresql_table_for_table(
     backup = tmp_path / "sauvegarde.jsonl.gz"
     created = source.test_cli_runner().invoke(args=["backup", "create", str(backup)])
     assert created.exit_code == 0, created.output
-    header = json.loads(gzip.open(backup, "rt").readline())
+    with gzip.open(backup, "rt") as written:
+        header = json.loads(written.readline())
     assert header["format"] == "webinaires-backup" and header["version"] == 1
     restored = target.test_cli_runner().invoke(args=["backup", "restore", str(backup)])
     assert restored.exit_code == 0, restored.output

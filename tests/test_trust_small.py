@@ -4,6 +4,7 @@ script, one's details, the accessibility statement, heading order."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import timedelta
 
@@ -238,5 +239,5 @@ def test_no_heading_level_is_skipped_on_the_registration_pages(
     )
     for html in (page, done.get_data(as_text=True)):
         levels = heading_levels(html)
-        assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+        assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), levels
     assert heading_levels(in_place.get_data(as_text=True))[0] == 2

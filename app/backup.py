@@ -87,7 +87,7 @@ def dump(path: Path) -> dict[str, int]:
                 columns = [column.name for column in table.columns]
                 out.write(json.dumps({"table": table.name, "columns": columns}) + "\n")
                 counts[table.name] = 0
-                order = [table.c[name] for name in table.primary_key.columns]
+                order = list(table.primary_key.columns)
                 for row in connection.execute(sa.select(table).order_by(*order)):
                     out.write(json.dumps([_encode(v) for v in row], ensure_ascii=False) + "\n")
                     counts[table.name] += 1

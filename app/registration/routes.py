@@ -1,14 +1,23 @@
-"""Register inline (htmx) or on its own page (plain POST, 303 to the confirmation)."""
+"""Register inline (htmx) or on its own page (plain POST, 303 to the confirmation).
+
+`?episode=<slug>` in the address names the episode page the visitor came from: that
+episode is ticked (the others offered), and the confirmation offers to ask a question for it.
+"""
 
 from __future__ import annotations
 
-from flask import Response, current_app, redirect, render_template, session, url_for
+from datetime import datetime
+
+from flask import Response, current_app, redirect, render_template, request, session, url_for
 
 from ..clock import utcnow
 from ..extensions import limiter
 from ..http import Cache, blueprint_cache, render, wants_fragment
 from ..identity import LIMITED, current_visitor, remember
-from ..programme.services import load_programme_view
+from ..links import episode_url
+from ..models import Episode
+from ..programme.services import ProgrammeView, load_programme_view
+from ..refusals import Refusal
 from . import bp
 from .forms import RegistrationForm
 from .services import RegistrationRequest
@@ -17,20 +26,63 @@ from .services import register as register_attendee
 blueprint_cache(bp, Cache.NEVER)
 
 
-def _form(form: RegistrationForm, status: int = 200) -> Response:
-    """The form, with the focus on the first error (or the first field when opened in place)."""
+class UnknownEpisode(Refusal):
+    """The address names an episode that does not exist."""
+
+    code = 404
+    message = "Cet épisode n’existe pas. Choisissez ci-dessous les épisodes que vous suivrez."
+
+
+class EpisodeStarted(Refusal):
+    """The address names an episode that has started: nobody can register for it any more."""
+
+    code = 409
+    message = (
+        "Cet épisode a déjà commencé : l’inscription n’est plus possible pour lui."
+        " Les épisodes à venir sont proposés ci-dessous."
+    )
+
+
+def episode_in_address(view: ProgrammeView | None, now: datetime) -> Episode | None:
+    """The episode named by `?episode=<slug>`, if one is named and can still be chosen."""
+    slug = request.args.get("episode")
+    if not slug or view is None:
+        return None
+    episode = view.episode(slug)
+    if episode is None:
+        raise UnknownEpisode()
+    if episode not in view.upcoming(now):
+        raise EpisodeStarted()
+    return episode
+
+
+def _form(
+    form: RegistrationForm,
+    origin: Episode | None,
+    refusal: Refusal | None = None,
+    status: int = 200,
+) -> Response:
+    """The form, with the focus on the first error (or the first field when opened in place).
+
+    A refused `?episode=` still gets the form (every upcoming episode offered), under the
+    refusal's French message and with its 4xx status.
+    """
     first_error = next(iter(form.errors), None)
     if first_error is None and wants_fragment() and not form.is_submitted():
-        # Opened in place by "Je m’inscris": the link it replaces is gone, so focus goes
+        # Opened in place by "S’inscrire": the link it replaces is gone, so focus goes
         # to the first field (else keyboard users are thrown back to the top of the page).
         first_error = "first_name"
     return render(
         "registration/page.html",
         "registration/_form.html",
-        status=status,
+        status=refusal.code if refusal else status,
         form=form,
         upcoming=form.upcoming,
         first_error=first_error,
+        origin=origin,
+        notice=refusal.message if refusal else None,
+        # "Annuler" without JavaScript: back to the page the visitor came from.
+        back=episode_url(origin) if origin else url_for("programme.index"),
     )
 
 
@@ -38,22 +90,29 @@ def _form(form: RegistrationForm, status: int = 200) -> Response:
 @limiter.limit(lambda: current_app.config["RATELIMIT_REGISTRATION"], methods=["POST"])
 def register() -> Response:
     """The form; on success the confirmation in place (htmx) or a 303 to it."""
-    view = load_programme_view()
-    form = RegistrationForm.offering(view.upcoming(utcnow()) if view else [])
+    view, now = load_programme_view(), utcnow()
+    try:
+        origin, refusal = episode_in_address(view, now), None
+    except Refusal as error:  # a stale or mistyped link: say so above the form
+        origin, refusal = None, error
+    form = RegistrationForm.offering(view.upcoming(now) if view else [], ticked=origin)
     if not form.is_submitted():
-        return _form(form)
+        return _form(form, origin, refusal)
     if not form.validate() or view is None:
-        return _form(form, status=422)
+        return _form(form, origin, status=422)
     if not form.from_a_bot:  # a bot gets the same answer, and nothing is kept
         submitted = RegistrationRequest(
             series_id=view.series.id, episode_ids=form.summary["episode_ids"], **form.details
         )
         remember(register_attendee(submitted), LIMITED, display_name=form.first_name.data)
-    summary = form.summary
+    summary, asking = form.summary, origin if origin in form.chosen else None
     if wants_fragment():
-        return render("registration/_confirmation.html", summary=summary, episodes=form.chosen)
+        return render(
+            "registration/_confirmation.html", summary=summary, episodes=form.chosen, asking=asking
+        )
     session["last_registration"] = summary
-    return redirect(url_for("registration.confirmation"), code=303)
+    back = url_for("registration.confirmation", episode=asking.slug if asking else None)
+    return redirect(back, code=303)
 
 
 @bp.get("/inscription/confirmation")
@@ -65,7 +124,11 @@ def confirmation() -> Response:
         return redirect(url_for("registration.register"), code=303)
     view = load_programme_view()
     episodes = [e for e in (view.episodes if view else []) if e.id in summary["episode_ids"]]
-    return render("registration/confirmation.html", summary=summary, episodes=episodes)
+    # The episode page the visitor came from, if it is among those just chosen.
+    asking = next((e for e in episodes if e.slug == request.args.get("episode")), None)
+    return render(
+        "registration/confirmation.html", summary=summary, episodes=episodes, asking=asking
+    )
 
 
 @bp.get("/inscription/etat")

@@ -19,7 +19,7 @@ NETWORK_FAILED = "La connexion au site est interrompue"
 def open_registration(page: Page, base_url: str) -> None:
     """The inline form, filled in correctly."""
     page.goto(base_url + "/")
-    page.get_by_role("link", name="Je m’inscris").click()
+    page.get_by_role("link", name="S’inscrire", exact=True).click()
     expect(page.locator("#inscription-form form")).to_be_visible()
     fill_registration(page, email="panne@example.org")
 

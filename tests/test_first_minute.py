@@ -1,5 +1,6 @@
-"""The visitor's first minute (issue 14), as the server answers it: the episode the visitor
-came from ticked, the question one step away."""
+"""The visitor's first minute (issue 14), as the server answers it: one call to register at
+the top of every programme page, the episode the visitor came from ticked, the question one
+step away, the registered browser recognised."""
 
 from __future__ import annotations
 
@@ -49,6 +50,68 @@ def episode_id(app: Flask, number: int) -> int:
     """The database id of an episode."""
     with app.app_context():
         return db.session.scalars(sa.select(Episode.id).filter_by(number=number)).one()
+
+
+# ---------------------------------------------------------------- the call, at the top
+def test_the_programme_opens_with_one_call_to_register(
+    programme: Flask, client: FlaskClient
+) -> None:
+    body = client.get("/").get_data(as_text=True)
+    call = call_of(body)
+    text = text_of(call)
+    assert "7 webinaires en direct, chaque semaine" in text and "en ligne et gratuit" in text
+    assert "Prochain épisode : jeudi 26 novembre 2026 · 11 h 00" in text
+    assert re.search(r"data-call>S’inscrire</a>", call)
+    assert 'href="/inscription" hx-get="/inscription"' in call
+    # It comes right after the title, before the series' own text.
+    assert body.index('id="appel"') < body.index("nouvel opium du peuple")
+    # One "S’inscrire" on the page: the menu does not repeat the call.
+    assert text_of(body).count("S’inscrire") == 2  # the call, and the phone's bar
+    assert "S’inscrire" not in text_of(body.split("</header>")[0])
+    assert "S’inscrire" in text_of(client.get("/confidentialite").get_data(as_text=True))
+
+
+def test_the_seeds_own_call_keeps_its_place_in_the_text(
+    programme: Flask, client: FlaskClient
+) -> None:
+    text = text_of(client.get("/").get_data(as_text=True))
+    audience = text.index("Esprits étroits ou radicaux")
+    call = text.index("Inscrivez-vous ici")
+    assert audience < text.index("Inscriptions") < call < text.index("Programme Épisode 1")
+
+
+def test_an_episode_page_calls_to_register_for_that_episode(
+    programme: Flask, client: FlaskClient
+) -> None:
+    body = client.get("/episodes/api").get_data(as_text=True)
+    call = call_of(body)
+    assert "Cet épisode : jeudi 31 décembre 2026 · 11 h 00 – 12 h 00" in text_of(call)
+    assert "cycle de 7 webinaires sur la participation" in text_of(call)
+    assert 'href="/inscription?episode=api"' in call
+    # Said once: the episode's own block below does not repeat the time.
+    assert text_of(body).count("11 h 00 – 12 h 00") == 1
+    assert "S’inscrire" not in text_of(body.split("</header>")[0])
+
+
+def test_a_past_episode_page_calls_to_the_next_one(programme: Flask, client: FlaskClient) -> None:
+    with programme.app_context():
+        first = db.session.scalars(sa.select(Episode).filter_by(number=1)).one()
+    programme.extensions["clock"].freeze(first.starts_at + timedelta(hours=2))
+    call = call_of(client.get("/episodes/plateformes-civictech").get_data(as_text=True))
+    assert "Prochain épisode : jeudi 3 décembre 2026 · 11 h 00" in text_of(call)
+    assert 'href="/inscription" hx-get="/inscription"' in call  # nothing to tick there
+
+
+def test_once_the_cycle_is_over_the_call_says_so(app: Flask, client: FlaskClient) -> None:
+    from app.programme.services import load_programme
+
+    with app.app_context():
+        load_programme(original_dates=True)
+    for url in ("/", "/episodes/api"):
+        body = client.get(url).get_data(as_text=True)
+        assert "Le cycle est terminé" in text_of(call_of(body))
+        assert "S’inscrire" not in call_of(body)
+        assert 'id="appel-mobile"' not in body
 
 
 # ---------------------------------------------------------------- the episode in the address
@@ -150,3 +213,28 @@ def test_after_asking_the_way_back_to_the_programme(
     )
     assert "Question envoyée." in body
     assert '<a href="/#episode-2">Revenir au programme</a>' in body
+
+
+# ---------------------------------------------------------------- recognised, page shared
+def test_a_registered_browser_is_told_so_where_the_call_was(
+    programme: Flask, client: FlaskClient
+) -> None:
+    anonymous = client.get("/")
+    assert client.get("/inscription/etat").status_code == 204
+    client.post("/inscription", data=registration_data(client, first_name="Léa"))
+    note = client.get("/inscription/etat", headers=htmx_headers("appel-actions"))
+    assert note.status_code == 200
+    body = note.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="appel-actions"')
+    assert "vous êtes inscrit·e · gérer mes épisodes" in re.sub(r"<[^>]+>", "", body).replace(
+        "inscrite ou inscrit", ""
+    )
+    assert '<a href="/moi">gérer mes épisodes</a>' in body
+    assert "S’inscrire" not in body
+    # The shared page is still the same bytes for everyone, without a cookie, and its
+    # ETag still answers 304.
+    known = client.get("/")
+    assert known.get_data() == anonymous.get_data()
+    assert "Set-Cookie" not in known.headers
+    again = client.get("/", headers={"If-None-Match": known.headers["ETag"]})
+    assert again.status_code == 304

@@ -348,4 +348,6 @@ def test_an_upcoming_episode_page_offers_registration(
     programme: Flask, client: FlaskClient
 ) -> None:
     body = client.get("/episodes/api").get_data(as_text=True)
-    assert 'href="/inscription">Je m’inscris</a>' in body
+    # The call registers for the episode the visitor is reading (issue 14).
+    assert 'href="/inscription?episode=api"' in body
+    assert ">S’inscrire</a>" in body

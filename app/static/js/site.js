@@ -61,6 +61,41 @@
     });
   });
 
+  var refreshCallBar = function () {};
+
+  // On a phone the call to register stays at hand: its bar shows once the call at the top
+  // is out of view, while that call still offers "S’inscrire" (not once this browser is
+  // registered, nor while the form is open). Watched again when htmx restores a page
+  // from its history (the body is new then).
+  var callObserver = null;
+  var callInView = true;
+  refreshCallBar = function () {
+    var bar = document.getElementById("appel-mobile");
+    if (!bar) return;
+    var offered = document.querySelector("#appel-actions [data-call]");
+    bar.hidden = callInView || !offered || !!document.querySelector(".registration-done");
+  };
+  function watchCall() {
+    if (callObserver) callObserver.disconnect();
+    callInView = true;
+    var call = document.getElementById("appel");
+    if (!call || !("IntersectionObserver" in window)) return;
+    callObserver = new IntersectionObserver(function (entries) {
+      callInView = entries[entries.length - 1].isIntersecting;
+      refreshCallBar();
+    });
+    callObserver.observe(call);
+  }
+  watchCall();
+  document.addEventListener("htmx:afterSettle", function () { refreshCallBar(); });
+  document.addEventListener("htmx:historyRestore", watchCall);
+  // The snapshot htmx keeps has the bar hidden; the page itself goes on as it was.
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    var bar = document.getElementById("appel-mobile");
+    if (bar) bar.hidden = true;
+    window.setTimeout(refreshCallBar, 0);
+  });
+
   // Confirmations without inline script: <button data-confirm="…">.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-confirm]");
@@ -104,7 +139,9 @@
   // loading in the background do not: the message would vanish before it is read).
   document.addEventListener("htmx:afterRequest", function (event) {
     var region = document.getElementById("alerts");
-    var trigger = (event.detail.elt.getAttribute && event.detail.elt.getAttribute("hx-trigger")) || "";
+    // The element that asked (htmx names a parent instead once the swap removed it).
+    var source = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
+    var trigger = (source.getAttribute && source.getAttribute("hx-trigger")) || "";
     if (!event.detail.successful || !region || event.detail.target === region) return;
     if (/\b(every|load)\b/.test(trigger)) return;
     region.replaceChildren();

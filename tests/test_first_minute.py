@@ -1,6 +1,6 @@
 """The visitor's first minute (issue 14), as the server answers it: one call to register at
 the top of every programme page, the episode the visitor came from ticked, the question one
-step away, the registered browser recognised."""
+step away, the registered browser recognised, every panel with its "Annuler"."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import Episode
-from tests.support.http import htmx_headers, normalise_spaces, sign_in_as
-from tests.support.questions import question_rows, send
+from tests.support.http import csrf_from, htmx_headers, normalise_spaces, sign_in_as
+from tests.support.questions import add_question, question_rows, send
 from tests.support.registration import registration_data
 
 CHECKBOX = re.compile(r'<input([^>]*)name="episodes"([^>]*)>')
@@ -124,11 +124,11 @@ def test_the_form_from_an_episode_ticks_that_one_and_offers_the_others(
     assert "L’épisode 6 est coché" in text_of(body)
     assert 'action="/inscription?episode=api"' in body
     # Without JavaScript, "Annuler" leads back to the episode.
-    assert re.search(r'<a class="button" href="/episodes/api">Annuler</a>', body)
+    assert re.search(r'<a class="button" href="/episodes/api" data-cancel>Annuler</a>', body)
     # From the programme (or the menu): every upcoming episode, as before.
     plain = client.get("/inscription").get_data(as_text=True)
     assert len(ticked(plain)) == 7
-    assert re.search(r'<a class="button" href="/">Annuler</a>', plain)
+    assert re.search(r'<a class="button" href="/" data-cancel>Annuler</a>', plain)
 
 
 @pytest.mark.parametrize(
@@ -238,3 +238,47 @@ def test_a_registered_browser_is_told_so_where_the_call_was(
     assert "Set-Cookie" not in known.headers
     again = client.get("/", headers={"If-None-Match": known.headers["ETag"]})
     assert again.status_code == 304
+
+
+# ---------------------------------------------------------------- every panel can be left
+def test_every_inline_panel_has_annuler_that_works_without_javascript(
+    programme: Flask, client: FlaskClient, make_attendee
+) -> None:
+    attendee_id, _ = make_attendee(episodes=(1,))
+    sign_in_as(client, attendee_id)
+    question_id = add_question(programme, attendee_id, text="Une question à retirer ?")
+    panels = {
+        "registration": client.get("/inscription", headers=htmx_headers("appel-actions")),
+        "question": client.get(
+            "/episodes/plateformes-civictech/questions/poser", headers=htmx_headers("poser-1")
+        ),
+        "withdraw": client.get(
+            f"/questions/{question_id}/retirer?retour=/episodes/plateformes-civictech",
+            headers=htmx_headers(f"question-{question_id}"),
+        ),
+        "link request": client.get("/moi/lien", headers=htmx_headers("appel-actions")),
+    }
+    for name, response in panels.items():
+        body = response.get_data(as_text=True)
+        assert "<html" not in body, name
+        root = re.match(r"\s*(?:\{#.*?#\}\s*)?<(\w+)([^>]*)>", body, flags=re.S)
+        assert root and "data-panel" in root.group(2), name
+        cancel = re.search(
+            r'<a class="button" href="([^"]+)"[^>]*data-cancel[^>]*>Annuler</a>', body
+        )
+        assert cancel, name
+        assert client.get(cancel.group(1).split("#")[0]).status_code == 200, name
+
+
+def test_the_link_request_opens_in_place_with_its_token(
+    programme: Flask, client: FlaskClient
+) -> None:
+    fragment = client.get("/moi/lien", headers=htmx_headers("appel-actions")).get_data(as_text=True)
+    token = csrf_from(fragment)
+    response = client.post(
+        "/moi/lien",
+        data={"csrf_token": token, "email": "personne@example.org", "website": ""},
+        headers=htmx_headers("lien-form"),
+    )
+    assert response.status_code == 200
+    assert "C’est noté." in html.unescape(response.get_data(as_text=True))

@@ -483,3 +483,19 @@ def test_the_programme_page_keeps_its_budget(page: Page, base_url: str, live_app
     )
     assert len(assets) <= 4 and weight <= 40 * 1024
     assert all(r.url.startswith(base_url) for r in responses)
+
+
+def test_on_the_forms_own_page_the_offer_to_ask_is_a_plain_link(
+    page: Page, base_url: str, live_app: Flask
+) -> None:
+    page.goto(base_url + "/inscription?episode=api")
+    page.get_by_label("Prénom").fill("Camille")
+    page.get_by_label("Nom", exact=True).fill("Martin")
+    page.get_by_label("Adresse e-mail").fill("page.seule@example.org")
+    page.get_by_label("Organisation", exact=True).fill("Ville de Niort")
+    page.get_by_label("Type d’organisation").select_option("collectivite")
+    page.get_by_label("J’ai pris connaissance").check()
+    page.get_by_role("button", name="Valider mon inscription").click()
+    page.get_by_role("link", name="Poser ma question pour cet épisode").click()
+    expect(page).to_have_url(base_url + "/episodes/api/questions/poser")
+    expect(page.get_by_label("Votre question pour l’épisode 6")).to_be_visible()

@@ -397,6 +397,7 @@ def test_every_panel_closes_on_escape_and_annuler_and_gives_focus_back(
     expect(page.locator("#inscription-form")).to_have_count(1)
     expect(page.locator("#inscription-zone #inscription-form")).to_have_count(1)
     expect(call).to_be_visible()
+    expect(page.get_by_label("Prénom")).to_be_focused()
     page.keyboard.press("Escape")
     expect(page.get_by_role("link", name="Inscrivez-vous ici")).to_be_focused()
 
@@ -405,6 +406,9 @@ def test_every_panel_closes_on_escape_and_annuler_and_gives_focus_back(
     link.click()
     expect(page.get_by_label("Adresse e-mail utilisée à l’inscription")).to_be_focused()
     assert_accessible(page, "link request in place")
+    # A click on its text leaves the focus around it (on <main>): Escape still closes it.
+    page.locator("#lien-form .hint").click()
+    assert page.evaluate("!document.activeElement.closest('#lien-form')")
     page.keyboard.press("Escape")
     expect(page.locator("#lien-form")).to_have_count(0)
     expect(link).to_be_focused()
@@ -429,6 +433,7 @@ def test_every_panel_closes_on_escape_and_annuler_and_gives_focus_back(
     withdraw = zone.get_by_role("link", name="Retirer")
     withdraw.click()
     expect(page.get_by_text("Retirer cette question ?")).to_be_visible()
+    expect(zone.locator(".confirming [data-focus]")).to_be_focused()
     assert_accessible(page, "withdraw confirmation")
     page.keyboard.press("Escape")
     expect(page.get_by_text("Retirer cette question ?")).to_have_count(0)
@@ -448,6 +453,7 @@ def test_the_question_area_seen_before_registering_is_asked_anew_after(
     ask = page.get_by_role("link", name="Poser une question sur l’épisode 6")
     ask.click()
     expect(page.locator("#zone-question-6")).to_contain_text("dites-nous d’abord qui vous êtes")
+    expect(page.locator("#zone-question-6 [data-focus]")).to_be_focused()
     page.keyboard.press("Escape")
     expect(ask).to_be_focused()
     page.locator("#appel").get_by_role("link", name="S’inscrire").click()

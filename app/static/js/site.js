@@ -71,6 +71,7 @@
   var closed = {}; // opener mark -> {panel, at}: closed panels, to reopen as they were
   var REOPEN_MS = 30 * 60 * 1000; // well within the CSRF token's life
   var marks = 0;
+  var lastOpened = null; // for an Escape pressed while the focus is around it, not in it
   var refreshCallBar = function () {};
 
   function swapStyle(opener) {
@@ -169,6 +170,7 @@
     var panel = swappedPanel(event);
     if (!record || !panel || panels.get(panel) === record) return;
     panels.set(panel, record);
+    lastOpened = panel;
     // One form of a kind on the page: opening it here closes it where it was open.
     document.querySelectorAll("[data-panel]").forEach(function (other) {
       if (other !== panel && other.id === panel.id) closePanel(other, true);
@@ -215,6 +217,7 @@
       if (outer) target.replaceWith(again.panel);
       else target.replaceChildren(again.panel);
       panels.set(again.panel, record);
+      lastOpened = again.panel;
       focusIn(again.panel);
       refreshCallBar();
     }
@@ -223,6 +226,9 @@
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape" || event.isComposing || event.defaultPrevented) return;
     var panel = event.target.closest && event.target.closest("[data-panel]");
+    // A click on a panel's text leaves the focus on the page (or on <main>) around it.
+    var around = lastOpened && lastOpened.isConnected && event.target.contains(lastOpened);
+    if (!panel && around) panel = lastOpened;
     // This panel's own "Annuler", not one of a panel inside it.
     var cancel = panel && Array.prototype.find.call(panel.querySelectorAll("[data-cancel]"), function (control) {
       return control.closest("[data-panel]") === panel;

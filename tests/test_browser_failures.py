@@ -19,7 +19,7 @@ NETWORK_FAILED = "La connexion au site est interrompue"
 def open_registration(page: Page, base_url: str) -> None:
     """The inline form, filled in correctly."""
     page.goto(base_url + "/")
-    page.get_by_role("link", name="Je m’inscris").click()
+    page.get_by_role("link", name="S’inscrire", exact=True).click()
     expect(page.locator("#inscription-form form")).to_be_visible()
     fill_registration(page, email="panne@example.org")
 
@@ -47,7 +47,7 @@ def test_a_server_error_is_said_and_the_form_kept(page: Page, base_url: str) -> 
     open_registration(page, base_url)
     # A proxy in front answering 502 with its own page: nothing of ours in it.
     page.route(
-        "**/inscription",
+        "**/inscription?*",
         post_only(lambda route: route.fulfill(status=502, body="<h1>Bad Gateway</h1>")),
     )
     page.get_by_role("button", name="Valider mon inscription").click()
@@ -58,7 +58,7 @@ def test_a_server_error_is_said_and_the_form_kept(page: Page, base_url: str) -> 
     assert_accessible(page, "registration after a server error")
     screenshot(page, "failure-server-error", full_page=False)
 
-    page.unroute("**/inscription")
+    page.unroute("**/inscription?*")
     page.get_by_role("button", name="Valider mon inscription").click()
     expect(page.locator(".registration-done")).to_be_visible()
     expect(page.locator("#alerts")).to_be_empty()
@@ -87,7 +87,7 @@ def test_our_own_500_shows_its_french_message(
 
 def test_a_lost_network_is_said_and_the_form_kept(page: Page, base_url: str) -> None:
     open_registration(page, base_url)
-    page.route("**/inscription", post_only(lambda route: route.abort("internetdisconnected")))
+    page.route("**/inscription?*", post_only(lambda route: route.abort("internetdisconnected")))
     page.get_by_role("button", name="Valider mon inscription").click()
     alert = page.locator("#alerts [role=alert]")
     expect(alert).to_contain_text(NETWORK_FAILED)
@@ -96,7 +96,7 @@ def test_a_lost_network_is_said_and_the_form_kept(page: Page, base_url: str) -> 
     assert_accessible(page, "registration after the network was cut")
     screenshot(page, "failure-network")
 
-    page.unroute("**/inscription")
+    page.unroute("**/inscription?*")
     page.get_by_role("button", name="Valider mon inscription").click()
     expect(page.locator(".registration-done")).to_be_visible()
 

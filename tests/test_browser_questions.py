@@ -114,7 +114,7 @@ def test_unknown_visitor_is_offered_the_way_in_place(
     article.get_by_role("link", name="Poser une question sur l’épisode 1").click()
     zone = page.locator("#poser-1")
     expect(zone.get_by_role("link", name="Je m’inscris au cycle")).to_have_attribute(
-        "href", "/inscription"
+        "href", "/inscription?episode=plateformes-civictech"
     )
     expect(
         zone.get_by_role("link", name=re.compile("recevoir mon lien personnel"))

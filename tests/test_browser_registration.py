@@ -28,7 +28,7 @@ def test_inline_registration_with_an_error_then_corrected(
     page: Page, base_url: str, smtp: MailSink
 ) -> None:
     page.goto(base_url + "/")
-    page.get_by_role("link", name="Je m’inscris").click()
+    page.get_by_role("link", name="S’inscrire", exact=True).click()
     form = page.locator("#inscription-form form")
     expect(form).to_be_visible()
     assert page.url == base_url + "/"  # in place, no navigation
@@ -79,7 +79,7 @@ def test_registration_with_the_keyboard_only(page: Page, base_url: str) -> None:
     page.goto(base_url + "/")
     for _ in range(60):
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.textContent.trim()") == "Je m’inscris":
+        if page.evaluate("document.activeElement.textContent.trim()") == "S’inscrire":
             break
     page.keyboard.press("Enter")
     # The link is replaced by the form: focus lands on its first field.
@@ -108,7 +108,7 @@ def test_registration_without_javascript(browser: Browser, base_url: str) -> Non
     page = context.new_page()
     try:
         page.goto(base_url + "/")
-        page.get_by_role("link", name="Je m’inscris").click()
+        page.get_by_role("link", name="S’inscrire", exact=True).click()
         expect(page).to_have_url(base_url + "/inscription")
         assert_accessible_nojs(page)
         fill_registration(page)

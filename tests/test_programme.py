@@ -27,9 +27,14 @@ SHARED_SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / SEED.nam
 MONTHS = {"avril": 4, "mai": 5, "juin": 6}
 
 
+def in_french_quotes(text: str) -> str:
+    """The source's English quotes as the site prints them: « » (spaces folded to plain)."""
+    return re.sub(r"“([^”]*)”", r"« \1 »", text)
+
+
 def seed_episodes() -> list[tuple[int, int, int, str]]:
     """(number, day, month, title) of every 'Episode N – D mois : Title' line of the source."""
-    text = SEED.read_text(encoding="utf-8")
+    text = in_french_quotes(SEED.read_text(encoding="utf-8"))
     found = re.findall(r"^Episode (\d) – (\d+) (\w+) : (.+)$", text, flags=re.M)
     return [(int(n), int(d), MONTHS[m], title.strip()) for n, d, m, title in found]
 
@@ -57,7 +62,7 @@ def test_programme_page_is_faithful_to_the_source(app: Flask, client: FlaskClien
     response = client.get("/")
     assert response.status_code == 200
     text = re.sub(r"\s+", " ", page_text(response))
-    source = SEED.read_text(encoding="utf-8")
+    source = in_french_quotes(SEED.read_text(encoding="utf-8"))
 
     assert "Cycle de webinaires sur la participation" in text
     assert "La participation est-elle le nouvel opium du peuple ?" in text
@@ -343,4 +348,6 @@ def test_an_upcoming_episode_page_offers_registration(
     programme: Flask, client: FlaskClient
 ) -> None:
     body = client.get("/episodes/api").get_data(as_text=True)
-    assert 'href="/inscription">Je m’inscris</a>' in body
+    # The call registers for the episode the visitor is reading (issue 14).
+    assert 'href="/inscription?episode=api"' in body
+    assert ">S’inscrire</a>" in body

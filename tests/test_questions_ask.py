@@ -50,7 +50,8 @@ def test_unknown_visitor_is_offered_to_register_or_get_their_link(
     fragment = open_ask_area(client, programme, 2)
     assert "<html" not in fragment
     assert "<textarea" not in fragment
-    assert 'href="/inscription"' in fragment
+    # Registering from here ticks this episode (issue 14).
+    assert 'href="/inscription?episode=budget-participatif"' in fragment
     assert 'href="/moi/lien"' in fragment
     assert "Je m’inscris au cycle" in fragment
     assert "recevoir mon lien personnel" in fragment
@@ -192,7 +193,7 @@ def test_unknown_visitor_post_is_refused_and_writes_nothing(
     assert response.status_code == 403
     body = response.get_data(as_text=True)
     assert "ce navigateur ne vous reconnaît pas" in body
-    assert 'href="/inscription"' in body
+    assert 'href="/inscription?episode=plateformes-civictech"' in body
     assert question_rows(programme) == []
 
 

@@ -233,10 +233,14 @@ def test_no_heading_level_is_skipped_on_the_registration_pages(
     page = client.get("/inscription").get_data(as_text=True)
     done = client.post("/inscription", data=registration_data(client), follow_redirects=True)
     in_place = client.post(
-        "/inscription",
+        "/inscription?niveau=2",  # as the form sent back from the call under the h1
         data=registration_data(client),
-        headers=htmx_headers("inscription-form", **{"HX-Current-URL": "https://x/inscription"}),
+        headers=htmx_headers("inscription-form"),
     )
+    opened = client.get("/inscription", headers=htmx_headers("inscription-zone"))
+    assert heading_levels(opened.get_data(as_text=True)) == [3]  # under "Inscriptions" (h2)
+    opened = client.get("/inscription", headers=htmx_headers("appel-actions"))
+    assert heading_levels(opened.get_data(as_text=True)) == [2]  # in the call, under the h1
     for html in (page, done.get_data(as_text=True)):
         levels = heading_levels(html)
         assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), levels

@@ -25,3 +25,18 @@ def test_no_line_of_the_programme_can_start_with_a_question_mark(
     text = re.sub(r"<[^>]+>", "\n", body)
     assert not re.search(r"\w [?!:;]", text), re.search(r".{30}\w [?!:;].{10}", text)
     assert f"opium du peuple{NNBSP}?" in body
+
+
+def test_quotes_are_french_guillemets_and_the_sources_spellings_stay(
+    programme: Flask, client: FlaskClient
+) -> None:
+    for url in ("/", "/episodes/cas-usage-innovants", "/episodes/numerique-et-presentiel"):
+        body = client.get(url).get_data(as_text=True)
+        assert "“" not in body and "”" not in body, url
+        assert not re.search(r"«[ \u00a0]|[ \u00a0]»", body), url  # narrow no-break spaces only
+    home = client.get("/").get_data(as_text=True)
+    assert f"une «{NNBSP}bonne{NNBSP}» consultation" in home
+    assert f"attendre «{NNBSP}raisonnablement{NNBSP}» des outils" in home
+    # The source's own spellings, as published.
+    assert "Ecueils et facteurs clés" in home and "Les plateformes civitech" in home
+    assert "La Civictech est-elle" in home

@@ -61,13 +61,17 @@ class RegistrationForm(HoneypotForm):
     )
 
     @classmethod
-    def offering(cls, upcoming: Sequence[Episode], **kwargs: Any) -> RegistrationForm:
-        """The form offering these episodes, all ticked when it is first shown."""
+    def offering(
+        cls, upcoming: Sequence[Episode], ticked: Episode | None = None, **kwargs: Any
+    ) -> RegistrationForm:
+        """The form offering these episodes: `ticked` alone when given, else all, ticked."""
         form = cls(**kwargs)
         form.upcoming = list(upcoming)
         form.episodes.choices = [SelectChoice(str(e.id), episode_label(e)) for e in upcoming]
         if not form.is_submitted():
-            form.episodes.data = [e.id for e in upcoming]
+            # From an episode page the visitor came for that one: the others are offered,
+            # not forced on them.
+            form.episodes.data = [ticked.id] if ticked else [e.id for e in upcoming]
         return form
 
     def validate_episodes(self, field: MultiCheckboxField) -> None:

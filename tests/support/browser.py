@@ -143,3 +143,19 @@ def screenshot(page: Any, name: str, full_page: bool = True) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def assert_accessible_without_js(no_js_page: Any, checker: Any, label: str) -> None:
+    """axe-core on the DOM a browser without JavaScript shows (axe itself needs JavaScript).
+
+    The very DOM of the no-JS page is served, at a same-site address, to a page that can run
+    axe (`page.evaluate` never returns in a context with JavaScript disabled).
+    """
+    html = no_js_page.content()
+    url = no_js_page.url.split("#")[0].split("?")[0].rstrip("/") + "/__axe__"
+    checker.route(
+        url, lambda route: route.fulfill(body=html, content_type="text/html; charset=utf-8")
+    )
+    checker.goto(url)
+    assert_accessible(checker, label)
+    checker.unroute(url)

@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 
 from app.extensions import db
 from tests.support.database import make_test_app
-from tests.support.facilitator import log_in
 from tests.support.http import csrf_from, sign_in_as
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))

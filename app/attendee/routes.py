@@ -5,7 +5,7 @@ Every change is a POST from the space itself: a link in an e-mail never acts.
 
 from __future__ import annotations
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, redirect, render_template, request, url_for
 
 from ..calendar.builder import build_calendar, ics_response
 from ..clock import utcnow
@@ -229,8 +229,7 @@ def sign_out_here() -> Response:
     if not ConfirmForm().validate_on_submit():
         refuse(400, PAGE_EXPIRED)
     sign_out()
-    flash("Cet appareil ne vous reconnaît plus. Votre lien personnel reste valable.", "success")
-    return redirect(url_for("programme.index"), code=303)
+    return render("attendee/signed_out.html")
 
 
 @bp.route("/<token>/desinscription", methods=["GET", "POST"])

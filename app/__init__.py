@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import http, links, timefmt, vocabulary
 from .clock import Clock
-from .config import Defaults
+from .config import Defaults, reminder_offsets
 from .converters import BoundedIntConverter
 from .database import configure_engine
 from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate
@@ -64,6 +64,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     _secure_behind_https(app)
     _check_production_settings(app)
+    _check_reminder_offsets(app)
 
     proxies = int(app.config.get("PROXY_FIX_X_FOR", 0))
     if proxies:
@@ -130,6 +131,17 @@ def _check_production_settings(app: Flask) -> None:
         return
     if app.config["SECRET_KEY"] == Defaults.SECRET_KEY and not _is_local_site(app):
         raise RuntimeError("Set FLASK_SECRET_KEY: the development secret is refused in production.")
+
+
+def _check_reminder_offsets(app: Flask) -> None:
+    """Refuse to start with reminder offsets that are not a list of positive minutes."""
+    try:
+        app.config["REMINDER_OFFSETS"] = reminder_offsets(app.config["REMINDER_OFFSETS"])
+    except ValueError as error:
+        raise RuntimeError(
+            f"FLASK_REMINDER_OFFSETS: {error}. Give minutes before each episode's start, "
+            "e.g. FLASK_REMINDER_OFFSETS='[1440, 60]' (the day before and one hour before)."
+        ) from None
 
 
 def _is_local_site(app: Flask) -> bool:

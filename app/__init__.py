@@ -171,7 +171,16 @@ def _register_template_helpers(app: Flask) -> None:
         (endpoint, label) for endpoint, label in NAV_LINKS if endpoint in app.view_functions
     ]
     # The vocabulary: templates iterate these enums and read their labels.
-    for name in ("EpisodeState", "QuestionStatus", "ReviewAction", "OrderMove", "OrganisationKind"):
+    for name in (
+        "EpisodeState",
+        "QuestionStatus",
+        "ReviewAction",
+        "OrderMove",
+        "OrganisationKind",
+        "MailTopic",
+        "MailKind",
+        "DeliveryState",
+    ):
         app.jinja_env.globals[name] = getattr(vocabulary, name)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600
     app.jinja_env.trim_blocks = True

@@ -59,12 +59,15 @@ def test_confirmation_email_arrives_complete(programme: Flask, smtp: MailSink) -
     raw = smtp.raw[0]
     # As it travels: the plain `<url>` form, not an RFC 2047 encoded word.
     assert re.search(
-        rb"List-Unsubscribe: <https://webinaires\.example\.org/moi/[\w-]+/desinscription>", raw
+        rb"List-Unsubscribe: <https://webinaires\.example\.org/moi/desinscription/[\w.-]+>", raw
     )
     unsubscribe = message["List-Unsubscribe"]
-    assert unsubscribe.startswith("<https://webinaires.example.org/moi/")
-    assert unsubscribe.endswith("/desinscription>")
+    assert unsubscribe.startswith("<https://webinaires.example.org/moi/desinscription/")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # The visible link is the same unsubscribe-only address, never the personal link.
+    assert f"Ne plus recevoir ces e-mails : {unsubscribe[1:-1]}" in text
+    personal_token = re.search(r"/moi/([\w-]{40,})\s", text).group(1)
+    assert personal_token not in unsubscribe
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_content_type() == "text/calendar"
     calendar = icalendar.Calendar.from_ical(attachment.get_content())

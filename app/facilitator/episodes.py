@@ -12,22 +12,33 @@ from ..extensions import db
 from ..mailing.notifications import queue_episode_rescheduled
 from ..models import Attendee, Episode, Registration
 from ..programme.services import forget_programme_view
-from ..vocabulary import EpisodeState
+from ..vocabulary import EpisodeState, MailTopic
 from .journal import record
 
 #: fields whose change moves the event in calendars (RFC 5545: raise SEQUENCE)
 TIMING_FIELDS = ("starts_at", "duration_minutes")
 
 
-def registrants_of(episode_id: int) -> list[Attendee]:
-    """The attendees who follow an episode."""
-    return list(
-        db.session.scalars(
-            sa.select(Attendee)
-            .join(Registration, Registration.attendee_id == Attendee.id)
-            .where(Registration.episode_id == episode_id)
-            .order_by(Attendee.id)
-        )
+def registrants_of(episode_id: int, topic: MailTopic | None = None) -> list[Attendee]:
+    """The attendees who follow an episode (those who receive this topic's mail, if given)."""
+    statement = (
+        sa.select(Attendee)
+        .join(Registration, Registration.attendee_id == Attendee.id)
+        .where(Registration.episode_id == episode_id)
+        .order_by(Attendee.id)
+    )
+    if topic is not None:
+        statement = statement.where(getattr(Attendee, topic.value).is_(True))
+    return list(db.session.scalars(statement))
+
+
+def recipient_count(episode_id: int, topic: MailTopic) -> int:
+    """How many registrants of an episode receive this topic's mail."""
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Registration)
+        .join(Attendee, Attendee.id == Registration.attendee_id)
+        .where(Registration.episode_id == episode_id, getattr(Attendee, topic.value).is_(True))
     )
 
 

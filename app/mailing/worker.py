@@ -2,6 +2,8 @@
 
 Delivery claims a row before sending (so two workers never send the same row twice),
 retries temporary failures with exponential back-off and marks permanent ones failed.
+A row claimed by a worker that died is tried again once its claim runs out
+(OUTBOX_CLAIM_SECONDS), with the same Message-ID.
 """
 
 from __future__ import annotations
@@ -19,17 +21,26 @@ from ..clock import utcnow
 from ..database import write
 from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus
-from .queue import QUEUED, BadRecipient, due_ids
-from .transport import Transport, build_message, is_message_fault, is_permanent
+from ..vocabulary import MailKind
+from .queue import QUEUED, BadRecipient, due_ids, new_message_id
+from .transport import (
+    Transport,
+    build_message,
+    describe_failure,
+    is_message_fault,
+    is_permanent,
+)
 
 log = logging.getLogger(__name__)
-
-#: how long a claimed message is held before another worker may retry it
-CLAIM_SECONDS = 300
 
 #: a message done with keeps who, what and when, not its body: the personal link in it is a
 #: key to someone's data, and only its hash is meant to be stored
 SPENT: dict[str, Any] = {"body_text": "", "body_html": "", "ics": "", "headers": {}}
+#: kinds whose body holds a personal link: spent even when they fail (the person asks the
+#: site for a new link); the others keep theirs until sent, so the facilitator can resend
+PERSONAL_LINK_KINDS = {MailKind.REGISTRATION_CONFIRMATION, MailKind.PERSONAL_LINK}
+#: what the facilitator reads for a message that came too late to be of use
+EXPIRED = "Non envoyé : l’épisode avait déjà commencé quand le message pouvait partir."
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -40,6 +51,7 @@ def _backoff(attempts: int) -> timedelta:
 def _claim(row_id: int) -> bool:
     """Take a due message for this worker; False if another took it first."""
     now = utcnow()
+    hold = timedelta(seconds=float(current_app.config.get("OUTBOX_CLAIM_SECONDS", 300)))
     with write():
         result = db.session.execute(
             sa.update(OutboxMessage)
@@ -49,11 +61,23 @@ def _claim(row_id: int) -> bool:
                 OutboxMessage.next_attempt_at <= now,
             )
             .values(
-                next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
+                next_attempt_at=now + hold,
                 attempts=OutboxMessage.attempts + 1,
+                # rows queued before Message-IDs were kept get theirs now, once
+                message_id=sa.func.coalesce(OutboxMessage.message_id, new_message_id()),
             )
         )
     return result.rowcount == 1
+
+
+def _expire(row_id: int) -> None:
+    """Give up a message that would now arrive too late (a reminder after the start)."""
+    with write():
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(status=OutboxStatus.FAILED, last_error=EXPIRED)
+        )
 
 
 def _mark_sent(row_id: int) -> None:
@@ -72,12 +96,13 @@ def _record_failure(row_id: int, error: Exception, counts: dict[str, int]) -> No
         row = db.session.get(OutboxMessage, row_id)
         if row is None:  # erased meanwhile
             return
-        row.last_error = f"{type(error).__name__}: {error}"[:500]
+        row.last_error = describe_failure(error)[:500]
         max_attempts = int(current_app.config.get("OUTBOX_MAX_ATTEMPTS", 8))
         if is_permanent(error) or row.attempts >= max_attempts:
             row.status = OutboxStatus.FAILED
-            for column, value in SPENT.items():
-                setattr(row, column, value)
+            if row.kind in PERSONAL_LINK_KINDS:
+                for column, value in SPENT.items():
+                    setattr(row, column, value)
             counts["failed"] += 1
         else:
             row.next_attempt_at = utcnow() + _backoff(row.attempts)
@@ -98,6 +123,10 @@ def deliver_due(limit: int = 100) -> dict[str, int]:
                 continue
             row = db.session.get(OutboxMessage, row_id)
             if row is None:  # erased meanwhile
+                continue
+            if row.expires_at is not None and row.expires_at <= utcnow():
+                _expire(row_id)
+                counts["failed"] += 1
                 continue
             try:
                 transport.send(build_message(row))

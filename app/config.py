@@ -60,6 +60,9 @@ class Defaults:
     # Reminders before each episode, in minutes before its start (the day before, an hour
     # before); FLASK_REMINDER_OFFSETS='[1440, 60]'. Checked at start-up.
     REMINDER_OFFSETS: ClassVar[list[int]] = [1440, 60]
+    # The running site's background sender queues due reminders by itself (false: leave it
+    # to `flask outbox send` from cron).
+    REMINDERS_IN_BACKGROUND = True
 
     # Reverse proxies in front of the app (X-Forwarded-For hops to trust); 0: none.
     PROXY_FIX_X_FOR = 0

@@ -127,10 +127,13 @@ def test_smtp_down_keeps_the_registration_then_delivers(
     up.extensions["clock"].freeze(NOW + timedelta(minutes=5))
     result = up.test_cli_runner().invoke(args=["outbox", "send"])
     assert result.exit_code == 0, result.output
-    assert "Envoyés : 1" in result.output
-    (message,) = smtp.wait_for(1)
-    assert message["To"] == "camille.martin@example.org"
-    (row,) = outbox(up)
+    # `outbox send` first queues the reminders due (issue 9): episode 1's, due since 10:00.
+    assert "Rappels mis en file : 1" in result.output
+    assert "Envoyés : 2" in result.output
+    messages = smtp.wait_for(2)
+    assert {m["To"] for m in messages} == {"camille.martin@example.org"}
+    row = outbox(up)[0]
+    assert row.kind == "registration_confirmation"
     assert row.status == OutboxStatus.SENT and row.attempts == 2
     for application in (down, up):
         with application.app_context():

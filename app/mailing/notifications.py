@@ -68,7 +68,7 @@ def _render_both(template: str, **context: object) -> tuple[str, str]:
     """The plain-text and HTML bodies of a message (`template` without its extension)."""
     context.setdefault("site_url", current_app.config["SITE_URL"])
     context.setdefault("space_url", site_link("attendee.space"))
-    context.setdefault("preferences_url", site_link("attendee.space", _anchor="mes-e-mails"))
+    context.setdefault("preferences_url", site_link("attendee.space") + "#mes-e-mails")
     context.setdefault("unsubscribe_url", "")
     return render_template(f"{template}.txt", **context), render_template(
         f"{template}.html", **context

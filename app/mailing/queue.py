@@ -74,6 +74,12 @@ def queue_message(
     return message
 
 
+def wake_sender() -> None:
+    """Have the background sender run right after this transaction commits: what it made
+    due (a new join link) leaves now rather than at the next minute."""
+    db.session.info[QUEUED] = True
+
+
 def new_message_id() -> str:
     """A Message-ID on the site's domain (given once: every attempt of a row carries it)."""
     # make_msgid() without a domain calls getfqdn(), slow on some hosts.

@@ -142,8 +142,19 @@ def deliver_due(limit: int = 100) -> dict[str, int]:
     return counts
 
 
+def run_once(app: Flask) -> None:
+    """One run of the background sender: due reminders (if the site queues them itself),
+    then the outbox, retries included."""
+    from .reminders import queue_due_reminders  # reminders render mail: imported on use
+
+    if app.config.get("REMINDERS_IN_BACKGROUND", True):
+        queue_due_reminders()
+    deliver_due()
+
+
 class OutboxWorker:
-    """One background thread per process that delivers the outbox when nudged."""
+    """One background thread per process: wakes when nudged and every OUTBOX_WAKE_SECONDS
+    (due reminders, retries), so the running site needs no cron."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -161,21 +172,30 @@ class OutboxWorker:
 
     def nudge(self) -> None:
         """Ask for a delivery run soon (never blocks the request)."""
-        with self.lock:
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._run, name="outbox", daemon=True)
-                self.thread.start()
+        self.ensure_running()
         self.wake.set()
 
+    def ensure_running(self) -> None:
+        """Start the thread if this process has none (first request, or after a fork)."""
+        if self.thread is not None and self.thread.is_alive():
+            return
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.stopping = False
+                self.thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+                self.thread.start()
+                self.wake.set()  # a first run now: what fell due while nobody was here
+
     def _run(self) -> None:
+        interval = float(self.app.config.get("OUTBOX_WAKE_SECONDS", 60))
         while not self.stopping:
-            self.wake.wait(timeout=60)
+            self.wake.wait(timeout=interval)
             self.wake.clear()
             if self.stopping:
                 return
             with self.app.app_context():
                 try:
-                    deliver_due()
+                    run_once(self.app)
                 except Exception:  # keep the thread alive; the CLI can retry
                     log.exception("outbox delivery failed")
                     db.session.rollback()
@@ -183,12 +203,24 @@ class OutboxWorker:
                     db.session.remove()
 
 
+def _worker(app: Flask) -> OutboxWorker:
+    worker: OutboxWorker = app.extensions.setdefault("outbox_worker", OutboxWorker(app))
+    return worker
+
+
 def nudge_outbox(app: Flask) -> None:
     """Deliver in the background soon, if the site is configured to."""
     if not app.config.get("OUTBOX_SEND_AFTER_REQUEST", True):
         return
-    worker: OutboxWorker = app.extensions.setdefault("outbox_worker", OutboxWorker(app))
-    worker.nudge()
+    _worker(app).nudge()
+
+
+def _start_background_sender() -> None:
+    """The first request of a process starts its sender (never at import: gunicorn forks
+    after loading the app, and a thread does not survive a fork)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config.get("OUTBOX_SEND_AFTER_REQUEST", True):
+        _worker(app).ensure_running()
 
 
 def _after_commit(session: sa.orm.Session) -> None:
@@ -204,6 +236,7 @@ def _after_rollback(session: sa.orm.Session, _transaction: sa.orm.SessionTransac
 
 def init_app(app: Flask) -> None:
     """Listen to the app's sessions: mail queued in a transaction leaves after its commit."""
+    app.before_request(_start_background_sender)
     session_class = db.session.session_factory.class_
     if not sa.event.contains(session_class, "after_commit", _after_commit):
         sa.event.listen(session_class, "after_commit", _after_commit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Response, request, url_for
 
-from ...http import after_post, render
+from ...http import after_post, render, wants_fragment
 from ...models import Episode
 from ...programme.services import episode_or_404
 from .. import bp
@@ -36,7 +36,9 @@ def cancellation(slug: str) -> Response:
         return _page(episode, form, plan=plan)
     told = found(cancel_episode, episode.id, form.reason.data, me())
     message = f"Épisode annulé. {_told(told)}"
-    return after_post(url_for(".cancellation", slug=slug), message, fragment=lambda: _done(slug))
+    return after_post(
+        url_for(".cancellation", slug=slug), message, fragment=lambda: _done(slug, message)
+    )
 
 
 @bp.post("/episodes/<slug>/maintien")
@@ -51,7 +53,9 @@ def reinstatement(slug: str) -> Response:
         return _page(episode, form, plan=plan)
     told = found(reinstate_episode, episode.id, me())
     message = f"L’épisode est maintenu. {_told(told)}"
-    return after_post(url_for(".cancellation", slug=slug), message, fragment=lambda: _done(slug))
+    return after_post(
+        url_for(".cancellation", slug=slug), message, fragment=lambda: _done(slug, message)
+    )
 
 
 def _told(count: int) -> str:
@@ -62,8 +66,8 @@ def _told(count: int) -> str:
     )
 
 
-def _done(slug: str) -> Response:
-    return _page(episode_or_404(slug), CancelForm(formdata=None))
+def _done(slug: str, message: str) -> Response:
+    return _page(episode_or_404(slug), CancelForm(formdata=None), message=message)
 
 
 def _page(
@@ -72,10 +76,15 @@ def _page(
     status: int = 200,
     plan: NoticePlan | None = None,
     error: str | None = None,
+    message: str | None = None,
 ) -> Response:
     return render(
         "facilitator/cancellation.html",
+        "facilitator/_cancellation.html",
+        targets=("annulation",),
         status=status,
+        message=message,
+        refresh_heading=wants_fragment(),
         episode=episode,
         form=form,
         plan=plan,

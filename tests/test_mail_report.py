@@ -41,6 +41,7 @@ def test_the_facilitator_sees_states_reasons_and_resends_once_fixed(
     database_url: str,
     make_attendee,
     smtp: MailSink,
+    caplog,  # type: ignore[no-untyped-def]
 ) -> None:
     make_attendee(email="ok@example.org", episodes=(1,))
     make_attendee(email="refusee@example.org", episodes=(1,))
@@ -74,12 +75,14 @@ def test_the_facilitator_sees_states_reasons_and_resends_once_fixed(
         with down.app_context():
             db.engine.dispose()
 
+    # The log says a message failed, never to whom.
+    assert "outbox message" in caplog.text and "@example.org" not in caplog.text
     page = text(facilitator_client.get(MAIL))
     assert "Ce que le courrier a fait" in page
     assert "Rappel" in page
     for label in ("En attente", "Envoyé", "À réessayer", "En échec"):
         assert f">{label}</th>" in page
-    assert "Adresse refusée par le serveur de messagerie (SMTPRecipientsRefused" in page
+    assert "Adresse refusée par le serveur de messagerie (SMTPRecipientsRefused: 550" in page
     assert "Serveur de messagerie injoignable (connexion refusée)" in page
     assert "Prochain essai le" in page
     # The dashboard says so at once, with the way there.

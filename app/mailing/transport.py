@@ -144,6 +144,11 @@ def describe_failure(error: Exception) -> str:
     detail = f"{type(error).__name__}: {error}"
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         reason = "Adresse refusée par le serveur de messagerie"
+        answers = "; ".join(
+            f"{code} {message.decode(errors='replace') if isinstance(message, bytes) else message}"
+            for code, message in error.recipients.values()
+        )
+        detail = f"{type(error).__name__}: {answers}"
     elif isinstance(error, smtplib.SMTPAuthenticationError):
         reason = "Identifiants SMTP refusés : vérifiez FLASK_MAIL_USERNAME et FLASK_MAIL_PASSWORD"
     elif isinstance(error, smtplib.SMTPSenderRefused):

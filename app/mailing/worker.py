@@ -107,7 +107,10 @@ def _record_failure(row_id: int, error: Exception, counts: dict[str, int]) -> No
         else:
             row.next_attempt_at = utcnow() + _backoff(row.attempts)
             counts["retry"] += 1
-    log.warning("outbox message %s not sent: %s", row_id, row.last_error)
+    # The reason itself may name the recipient (a refused address): the log says only what
+    # kind of failure it was; the facilitator's page shows the whole reason.
+    code = getattr(error, "smtp_code", "")
+    log.warning("outbox message %s not sent: %s %s", row_id, type(error).__name__, code)
 
 
 def deliver_due(limit: int = 100) -> dict[str, int]:

@@ -384,3 +384,15 @@ def test_a_reminder_that_could_not_leave_before_the_start_is_not_sent(
             row.last_error
             == "Non envoyé : l’épisode avait déjà commencé quand le message pouvait partir."
         )
+
+
+def test_the_command_delivers_by_itself_and_starts_no_background_sender(
+    programme: Flask, make_attendee, smtp: MailSink
+) -> None:
+    make_attendee(email="a@example.org", episodes=(1,))
+    programme.config["OUTBOX_SEND_AFTER_REQUEST"] = True  # as on a real site
+    at(programme, DAY_BEFORE)
+    assert "Envoyés : 1" in send(programme)
+    # A thread started by the command would die with its process in the middle of a send.
+    assert "outbox_worker" not in programme.extensions
+    assert programme.config["OUTBOX_SEND_AFTER_REQUEST"] is True

@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -150,9 +153,10 @@ def run_once(app: Flask) -> None:
     then the outbox, retries included."""
     from .reminders import queue_due_reminders  # reminders render mail: imported on use
 
-    if app.config.get("REMINDERS_IN_BACKGROUND", True):
-        queue_due_reminders()
-    deliver_due()
+    with delivering_here():  # what this run queues, it delivers just below
+        if app.config.get("REMINDERS_IN_BACKGROUND", True):
+            queue_due_reminders()
+        deliver_due()
 
 
 class OutboxWorker:
@@ -226,9 +230,24 @@ def _start_background_sender() -> None:
         _worker(app).ensure_running()
 
 
+#: true while this very thread delivers the outbox itself (`flask outbox send`)
+_delivering_here: ContextVar[bool] = ContextVar("delivering_here", default=False)
+
+
+@contextmanager
+def delivering_here() -> Iterator[None]:
+    """This thread delivers what it queues: its commits start no background sender (which,
+    in a command, would die with the process in the middle of a send)."""
+    token = _delivering_here.set(True)
+    try:
+        yield
+    finally:
+        _delivering_here.reset(token)
+
+
 def _after_commit(session: sa.orm.Session) -> None:
     """A transaction that queued mail has committed: hand the outbox to the sender."""
-    if session.info.pop(QUEUED, False):
+    if session.info.pop(QUEUED, False) and not _delivering_here.get():
         nudge_outbox(current_app._get_current_object())  # type: ignore[attr-defined]
 
 

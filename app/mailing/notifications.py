@@ -5,6 +5,9 @@ Every message uses the mail layout (`email/_layout.html`) and has a plain-text p
 first link is the one that matters. Every message that is not the direct answer to the
 person's own action (vocabulary.MailKind with a topic) carries RFC 8058 one-click
 unsubscribe and a visible link, with a token that can only unsubscribe.
+
+Over 300 lines on purpose: one function per message, with its subject and its preview for
+the facilitator's confirmations, all in the one place a reader looks for what we send.
 """
 
 from __future__ import annotations

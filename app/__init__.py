@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import guards, http, links, logs, timefmt, vocabulary
 from .clock import Clock
-from .config import Defaults
+from .config import Defaults, reminder_offsets
 from .converters import BoundedIntConverter
 from .database import configure_engine
 from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate
@@ -70,6 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _secure_behind_https(app)
     _check_production_settings(app)
     logs.init_app(app)
+    _check_reminder_offsets(app)
 
     proxies = int(app.config.get("PROXY_FIX_X_FOR", 0))
     if proxies:
@@ -139,6 +140,17 @@ def _check_production_settings(app: Flask) -> None:
         raise RuntimeError("Set FLASK_SECRET_KEY: the development secret is refused in production.")
 
 
+def _check_reminder_offsets(app: Flask) -> None:
+    """Refuse to start with reminder offsets that are not a list of positive minutes."""
+    try:
+        app.config["REMINDER_OFFSETS"] = reminder_offsets(app.config["REMINDER_OFFSETS"])
+    except ValueError as error:
+        raise RuntimeError(
+            f"FLASK_REMINDER_OFFSETS: {error}. Give minutes before each episode's start, "
+            "e.g. FLASK_REMINDER_OFFSETS='[1440, 60]' (the day before and one hour before)."
+        ) from None
+
+
 def _is_local_site(app: Flask) -> bool:
     """A site served on the loopback is a local trial, not production."""
     site = str(app.config.get("SITE_URL", ""))
@@ -166,7 +178,16 @@ def _register_template_helpers(app: Flask) -> None:
         (endpoint, label) for endpoint, label in NAV_LINKS if endpoint in app.view_functions
     ]
     # The vocabulary: templates iterate these enums and read their labels.
-    for name in ("EpisodeState", "QuestionStatus", "ReviewAction", "OrderMove", "OrganisationKind"):
+    for name in (
+        "EpisodeState",
+        "QuestionStatus",
+        "ReviewAction",
+        "OrderMove",
+        "OrganisationKind",
+        "MailTopic",
+        "MailKind",
+        "DeliveryState",
+    ):
         app.jinja_env.globals[name] = getattr(vocabulary, name)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600
     app.jinja_env.trim_blocks = True

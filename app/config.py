@@ -66,8 +66,19 @@ class Defaults:
     MAIL_TIMEOUT = 10
     MAIL_DEBUG = False
     OUTBOX_MAX_ATTEMPTS = 8
+    #: seconds a worker holds a message it is sending before another may retry it
+    OUTBOX_CLAIM_SECONDS = 300
+    #: seconds between two runs of the background sender (reminders, then the outbox)
+    OUTBOX_WAKE_SECONDS = 60
     # Deliver the outbox right after a request that queued mail (in a background thread).
     OUTBOX_SEND_AFTER_REQUEST = True
+
+    # Reminders before each episode, in minutes before its start (the day before, an hour
+    # before); FLASK_REMINDER_OFFSETS='[1440, 60]'. Checked at start-up.
+    REMINDER_OFFSETS: ClassVar[list[int]] = [1440, 60]
+    # The running site's background sender queues due reminders by itself (false: leave it
+    # to `flask outbox send` from cron).
+    REMINDERS_IN_BACKGROUND = True
 
     # Reverse proxies in front of the app (X-Forwarded-For hops to trust); 0: none.
     PROXY_FIX_X_FOR = 0
@@ -84,3 +95,22 @@ class Defaults:
     # Seconds a worker trusts its snapshot of the programme's version before re-reading it
     # (changes made in the same worker show at once; other workers within this delay).
     PROGRAMME_SNAPSHOT_SECONDS = 2
+
+
+#: the longest reminder offset accepted (30 days): a longer one is a typo (seconds?)
+MAX_REMINDER_OFFSET = 30 * 24 * 60
+
+
+def reminder_offsets(value: object) -> list[int]:
+    """FLASK_REMINDER_OFFSETS as minutes, latest reminder last; ValueError saying what is wrong."""
+    # bool is an int in Python: `[true]` must not pass for one minute.
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(item, int) and not isinstance(item, bool) for item in value
+    ):
+        raise ValueError(f"a list of whole minutes is expected, got {value!r}")
+    if not all(0 < item <= MAX_REMINDER_OFFSET for item in value):
+        raise ValueError(
+            f"each offset must be between 1 and {MAX_REMINDER_OFFSET} minutes (30 days), "
+            f"got {value!r}"
+        )
+    return sorted(set(value), reverse=True)

@@ -73,13 +73,21 @@ def contains_pattern(text: str) -> str:
 
 
 def insert_ignoring_conflicts(
-    model: type, rows: Iterable[dict[str, Any]], index_elements: list[str]
-) -> None:
-    """INSERT … ON CONFLICT DO NOTHING, for create-or-keep paths under concurrency."""
+    model: type,
+    rows: Iterable[dict[str, Any]],
+    index_elements: list[str],
+    returning: tuple[sa.ColumnElement[Any], ...] = (),
+) -> list[sa.Row[Any]]:
+    """INSERT … ON CONFLICT DO NOTHING, for create-or-keep paths under concurrency; with
+    `returning`, the rows this very statement inserted (what a concurrent writer won is not
+    among them)."""
     rows = list(rows)
     if not rows:
-        return
+        return []
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(model).values(rows).on_conflict_do_nothing(index_elements=index_elements)
+    if returning:
+        return list(db.session.execute(statement.returning(*returning)))
     db.session.execute(statement)
+    return []

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .clock import utcnow
 from .extensions import db
-from .vocabulary import EpisodeState, QuestionStatus
+from .vocabulary import EpisodeState, QuestionStatus, ReminderKind
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -90,7 +90,7 @@ class Episode(db.Model):
     #: private: shown to registrants only (personal space, e-mails)
     join_url: Mapped[str] = mapped_column(sa.String(500), default="")
     replay_url: Mapped[str] = mapped_column(sa.String(500), default="")
-    #: iCalendar SEQUENCE, raised whenever the time changes
+    #: iCalendar SEQUENCE, raised whenever the time, the join link or the cancellation changes
     sequence: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(
@@ -101,6 +101,10 @@ class Episode(db.Model):
     followup_sent_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("facilitator.id", ondelete="SET NULL")
     )
+    #: set when the facilitator cancels the episode (cleared if it is maintained after all)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: why, as the public page and the notice to registrants say it
+    cancel_reason: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
 
     series: Mapped[Series] = relationship(back_populates="episodes")
     registrations: Mapped[list[Registration]] = relationship(
@@ -112,13 +116,20 @@ class Episode(db.Model):
         """End of the live, UTC."""
         return self.starts_at + timedelta(minutes=self.duration_minutes)
 
+    @property
+    def cancelled(self) -> bool:
+        """The facilitator cancelled it."""
+        return self.cancelled_at is not None
+
     def state(self, now: datetime) -> EpisodeState:
-        """Say whether the episode is upcoming, live or over at `now`."""
+        """Say whether the episode is cancelled, or upcoming, live or over at `now`."""
+        if self.cancelled:
+            return EpisodeState.CANCELLED
         return EpisodeState.at(self.starts_at, self.ends_at, now)
 
     def accepts_questions(self, now: datetime) -> bool:
-        """Questions are open until the live starts."""
-        return now < self.starts_at
+        """Questions are open until the live starts, and close when it is cancelled."""
+        return now < self.starts_at and not self.cancelled
 
 
 class Attendee(db.Model):
@@ -139,6 +150,10 @@ class Attendee(db.Model):
     privacy_acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: mail preferences (vocabulary.MailTopic): the e-mails that do not answer one's own action
+    mail_reminders: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    mail_changes: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    mail_followup: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     registrations: Mapped[list[Registration]] = relationship(
         back_populates="attendee", cascade="all, delete-orphan", passive_deletes=True
@@ -182,6 +197,24 @@ class Registration(db.Model):
 
     attendee: Mapped[Attendee] = relationship(back_populates="registrations")
     episode: Mapped[Episode] = relationship(back_populates="registrations")
+
+
+class ReminderSent(db.Model):
+    """A reminder (or a new join link) queued for one registration: the unique key makes it
+    once, whatever the number of senders racing for it."""
+
+    __table_args__ = (sa.UniqueConstraint("registration_id", "kind", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("registration.id", ondelete="CASCADE")
+    )
+    kind: Mapped[ReminderKind] = mapped_column(EnumText(ReminderKind, 20))
+    #: a reminder: minutes before the start; a new join link: the episode's SEQUENCE
+    step: Mapped[int]
+    #: the join link the message carried ("" when it had none yet)
+    join_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Question(db.Model):
@@ -325,7 +358,9 @@ class OutboxMessage(db.Model):
     attendee_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("attendee.id", ondelete="CASCADE"), index=True
     )
-    episode_id: Mapped[int | None] = mapped_column(sa.ForeignKey("episode.id", ondelete="SET NULL"))
+    episode_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("episode.id", ondelete="SET NULL"), index=True
+    )
     #: makes a message unique (e.g. one follow-up per episode and attendee)
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
     subject: Mapped[str] = mapped_column(sa.String(300))
@@ -343,3 +378,7 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the Message-ID of every attempt: a copy sent twice reads as one message to mail clients
+    message_id: Mapped[str | None] = mapped_column(sa.String(250))
+    #: not sent after this moment (a reminder once its episode has started)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

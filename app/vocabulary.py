@@ -32,6 +32,8 @@ class EpisodeState(enum.StrEnum):
     UPCOMING = "upcoming", "À venir"
     LIVE = "live", "En cours"
     PAST = "past", "Terminé"
+    #: set by the facilitator, whatever the time (see Episode.state)
+    CANCELLED = "cancelled", "Annulé"
 
     label: str
     __new__ = _labelled("label")
@@ -150,6 +152,97 @@ class OrderMove(enum.StrEnum):
         return f"order.{self.value}"
 
 
+class MailTopic(enum.StrEnum):
+    """The e-mails a person may stop (the value is the Attendee column that says yes or no)."""
+
+    #: value, what the personal space says, its short name
+    REMINDERS = (
+        "mail_reminders",
+        "Les rappels avant chaque épisode, avec le lien pour le rejoindre",
+        "rappels",
+    )
+    CHANGES = (
+        "mail_changes",
+        "Les avis de changement : nouvel horaire, annulation",
+        "avis de changement",
+    )
+    FOLLOWUP = (
+        "mail_followup",
+        "Le droit de suite après chaque épisode : replay et réponses",
+        "droit de suite",
+    )
+
+    label: str
+    short: str
+    __new__ = _labelled("label", "short")
+
+
+class MailKind(enum.StrEnum):
+    """What an e-mail is for (the outbox's kind); the topic that lets a person stop it.
+
+    A kind without a topic is the direct answer to the person's own action (registering,
+    asking for a link): it cannot be stopped, and it is not sent otherwise.
+    """
+
+    #: value, label, topic
+    REGISTRATION_CONFIRMATION = "registration_confirmation", "Confirmation d’inscription", None
+    PERSONAL_LINK = "personal_link", "Lien personnel", None
+    REMINDER = "reminder", "Rappel", MailTopic.REMINDERS
+    JOIN_LINK = "join_link", "Nouveau lien pour rejoindre", MailTopic.REMINDERS
+    EPISODE_RESCHEDULED = "episode_rescheduled", "Nouvel horaire", MailTopic.CHANGES
+    EPISODE_CANCELLED = "episode_cancelled", "Annulation", MailTopic.CHANGES
+    EPISODE_REINSTATED = "episode_reinstated", "Épisode maintenu", MailTopic.CHANGES
+    FOLLOWUP = "followup", "Droit de suite", MailTopic.FOLLOWUP
+
+    label: str
+    topic: MailTopic | None
+    __new__ = _labelled("label", "topic")
+
+    @classmethod
+    def label_of(cls, value: str) -> str:
+        """The label of a stored kind, or the kind itself if unknown."""
+        try:
+            return cls(value).label
+        except ValueError:
+            return value
+
+    @classmethod
+    def of_topics(cls, topics: set[MailTopic]) -> list[MailKind]:
+        """The kinds these topics cover."""
+        return [kind for kind in cls if kind.topic in topics]
+
+
+class DeliveryState(enum.StrEnum):
+    """Where an e-mail stands, as people read it (from the outbox row's status and errors)."""
+
+    #: value, label
+    QUEUED = "queued", "en attente"
+    SENT = "sent", "envoyé"
+    RETRY = "retry", "à réessayer"
+    FAILED = "failed", "en échec"
+
+    label: str
+    __new__ = _labelled("label")
+
+    @classmethod
+    def of(cls, status: str, last_error: str) -> DeliveryState:
+        """The state of a row: pending with an error is waiting for its next try."""
+        if status == "sent":
+            return cls.SENT
+        if status == "failed":
+            return cls.FAILED
+        return cls.RETRY if last_error else cls.QUEUED
+
+
+class ReminderKind(enum.StrEnum):
+    """What a row of `reminder_sent` records (its step says which one)."""
+
+    #: step: minutes before the start
+    REMINDER = "reminder"
+    #: step: the episode's calendar SEQUENCE when the new join link was sent
+    JOIN_LINK = "join_link"
+
+
 #: every code of the audit trail, with the label the journal shows
 JOURNAL_LABELS: dict[str, str] = {
     "account.create": "Compte créé",
@@ -159,6 +252,9 @@ JOURNAL_LABELS: dict[str, str] = {
     "login": "Connexion",
     "episode.update": "Épisode modifié",
     "episode.followup": "Suivi envoyé",
+    "episode.cancel": "Épisode annulé",
+    "episode.reinstate": "Épisode maintenu (annulation retirée)",
+    "mail.resend": "E-mails renvoyés",
     "question.note": "Note privée",
     **{action.journal_code: f"Question {action.done}" for action in ReviewAction},
     **{move.journal_code: f"Question {move.done} dans l’ordre" for move in OrderMove},

@@ -279,20 +279,41 @@ def test_erasure_asks_once_then_leaves_nothing(
 
 
 def test_one_click_unsubscribe(programme: Flask, app: Flask, make_attendee) -> None:
-    attendee_id, token = make_attendee(episodes=(2, 3))
+    """Issue 9: the unsubscribe link carries a token that can only unsubscribe, and it stops
+    the mail (reminders, notices, follow-up), not the episodes the person follows."""
+    from app.mailing.unsubscribe import unsubscribe_token
+
+    attendee_id, personal_token = make_attendee(episodes=(2, 3))
+    with programme.app_context():
+        token = unsubscribe_token(db.session.get(Attendee, attendee_id))
     client = app.test_client()
-    page = client.get(f"/moi/{token}/desinscription")
+    page = client.get(f"/moi/desinscription/{token}")
     assert page.status_code == 200
+    assert "Ne plus recevoir ces e-mails" in page.get_data(as_text=True)
     with programme.app_context():  # a GET (a link scanner) changes nothing
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Registration)) == 2
+        attendee = db.session.get(Attendee, attendee_id)
+        assert (attendee.mail_reminders, attendee.mail_changes, attendee.mail_followup) == (
+            True,
+            True,
+            True,
+        )
     # What a mail client sends for RFC 8058: a POST with no form of ours.
     response = app.test_client().post(
-        f"/moi/{token}/desinscription", data={"List-Unsubscribe": "One-Click"}
+        f"/moi/desinscription/{token}", data={"List-Unsubscribe": "One-Click"}
     )
     assert response.status_code == 200
     with programme.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Registration)) == 0
-        assert db.session.get(Attendee, attendee_id) is not None
+        attendee = db.session.get(Attendee, attendee_id)
+        assert (attendee.mail_reminders, attendee.mail_changes, attendee.mail_followup) == (
+            False,
+            False,
+            False,
+        )
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Registration)) == 2
+    # The unsubscribe token opens nothing else, and the personal link does not unsubscribe.
+    assert app.test_client().get(f"/moi/{token}").status_code == 404
+    assert app.test_client().post(f"/moi/desinscription/{personal_token}").status_code == 404
+    assert app.test_client().get(f"/moi/desinscription/{token}x").status_code == 404
 
 
 def test_opening_the_link_gives_full_rights_and_registering_limited(

@@ -105,7 +105,8 @@ def test_other_changes_bump_updated_at_and_the_public_etag_only(
     assert "Un nouveau titre" in fragment.split('id="episode-form"')[0]
     after = episode_one(programme)
     assert after.title == "Un nouveau titre"
-    assert after.sequence == before.sequence
+    # The join link is the registrants' calendar LOCATION (issue 9): calendars must take it.
+    assert after.sequence == before.sequence + 1
     assert after.updated_at > before.updated_at
     assert after.join_url == "https://visio.example.org/salle?id=42"
     assert after.speakers[1] == {
@@ -177,16 +178,31 @@ def test_bad_input_gets_a_french_message_next_to_the_field(
     )
 
 
-def test_moving_an_episode_mails_its_registrants_the_new_time(
+def test_moving_an_episode_asks_first_then_mails_its_registrants_the_new_time(
     facilitator_client: FlaskClient, programme: Flask, make_attendee, smtp
 ) -> None:  # type: ignore[no-untyped-def]
+    """Issue 9 changes this: the move is saved only once the facilitator answered
+    "Prévenir les N inscrits ?", and only "yes" mails them."""
     from app.mailing.worker import deliver_due
 
     make_attendee(email="suit-1@example.org", episodes=(1, 2))
     make_attendee(email="suit-aussi@example.org", episodes=(1,))
     make_attendee(email="ne-suit-pas@example.org", episodes=(2,))
+    before = episode_one(programme)
+    data = form_data(facilitator_client, date="2026-11-26", time="14:30")
+    asked = facilitator_client.post(EDIT, data=data)
+    assert asked.status_code == 200
+    page = html.unescape(asked.get_data(as_text=True)).replace("\u00a0", " ")
+    assert "Prévenir les 2 inscrits ?" in page
+    assert "Rien n’est encore enregistré" in page
+    assert "Nouvel horaire : épisode 1 du cycle de webinaires" in page  # the mail's preview
+    assert "jeudi 26 novembre 2026 · 14 h 30 – 15 h 30 (heure de Paris)" in page
+    assert episode_one(programme).starts_at == before.starts_at
+    with programme.app_context():
+        assert deliver_due()["sent"] == 0
+    key = re.search(r'name="confirme_pour" value="([^"]+)"', asked.get_data(as_text=True))
     response = facilitator_client.post(
-        EDIT, data=form_data(facilitator_client, date="2026-11-26", time="14:30")
+        EDIT, data={**data, "prevenir": "1", "confirme_pour": html.unescape(key.group(1))}
     )
     assert response.status_code == 303
     with programme.app_context():

@@ -121,7 +121,7 @@ def test_every_status_has_its_words_on_every_screen(
         assert f"Statut&nbsp;: {status.for_author}" in space, status
     assert "Statut&nbsp;: reçue" in space  # the author's word for a question not yet read
     for state in EpisodeState:
-        assert state.label in {"À venir", "En cours", "Terminé"}
+        assert state.label in {"À venir", "En cours", "Terminé", "Annulé"}
     assert f">{EpisodeState.UPCOMING.label}</span>" in dashboard
 
 

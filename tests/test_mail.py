@@ -59,12 +59,15 @@ def test_confirmation_email_arrives_complete(programme: Flask, smtp: MailSink) -
     raw = smtp.raw[0]
     # As it travels: the plain `<url>` form, not an RFC 2047 encoded word.
     assert re.search(
-        rb"List-Unsubscribe: <https://webinaires\.example\.org/moi/[\w-]+/desinscription>", raw
+        rb"List-Unsubscribe: <https://webinaires\.example\.org/moi/desinscription/[\w.-]+>", raw
     )
     unsubscribe = message["List-Unsubscribe"]
-    assert unsubscribe.startswith("<https://webinaires.example.org/moi/")
-    assert unsubscribe.endswith("/desinscription>")
+    assert unsubscribe.startswith("<https://webinaires.example.org/moi/desinscription/")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # The visible link is the same unsubscribe-only address, never the personal link.
+    assert f"Ne plus recevoir ces e-mails : {unsubscribe[1:-1]}" in text
+    personal_token = re.search(r"/moi/([\w-]{40,})\s", text).group(1)
+    assert personal_token not in unsubscribe
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_content_type() == "text/calendar"
     calendar = icalendar.Calendar.from_ical(attachment.get_content())
@@ -124,10 +127,13 @@ def test_smtp_down_keeps_the_registration_then_delivers(
     up.extensions["clock"].freeze(NOW + timedelta(minutes=5))
     result = up.test_cli_runner().invoke(args=["outbox", "send"])
     assert result.exit_code == 0, result.output
-    assert "Envoyés : 1" in result.output
-    (message,) = smtp.wait_for(1)
-    assert message["To"] == "camille.martin@example.org"
-    (row,) = outbox(up)
+    # `outbox send` first queues the reminders due (issue 9): episode 1's, due since 10:00.
+    assert "Rappels mis en file : 1" in result.output
+    assert "Envoyés : 2" in result.output
+    messages = smtp.wait_for(2)
+    assert {m["To"] for m in messages} == {"camille.martin@example.org"}
+    row = outbox(up)[0]
+    assert row.kind == "registration_confirmation"
     assert row.status == OutboxStatus.SENT and row.attempts == 2
     for application in (down, up):
         with application.app_context():

@@ -117,7 +117,9 @@ def test_no_get_changes_a_row(
 
 # ---------------------------------------------------------------- 9: stuck mail re-queued
 def test_a_message_claimed_by_a_worker_that_died_is_sent_later(programme: Flask, smtp) -> None:  # type: ignore[no-untyped-def]
-    from app.mailing.worker import CLAIM_SECONDS, deliver_due
+    from app.mailing.worker import deliver_due
+
+    claim_seconds = programme.config["OUTBOX_CLAIM_SECONDS"]
 
     with programme.app_context():
         db.session.add(
@@ -128,12 +130,12 @@ def test_a_message_claimed_by_a_worker_that_died_is_sent_later(programme: Flask,
                 body_text=".",
                 status=OutboxStatus.PENDING,
                 attempts=1,
-                next_attempt_at=NOW + timedelta(seconds=CLAIM_SECONDS),  # claimed, then killed
+                next_attempt_at=NOW + timedelta(seconds=claim_seconds),  # claimed, then killed
             )
         )
         db.session.commit()
         assert deliver_due()["sent"] == 0  # still held by its claim
-        programme.extensions["clock"].freeze(NOW + timedelta(seconds=CLAIM_SECONDS + 1))
+        programme.extensions["clock"].freeze(NOW + timedelta(seconds=claim_seconds + 1))
         assert deliver_due()["sent"] == 1
     (message,) = smtp.wait_for(1)
     assert message["Subject"] == "Bloqué"

@@ -20,12 +20,13 @@ from ..identity import (
     remember,
     sign_out,
 )
+from ..mailing.unsubscribe import attendee_for_unsubscribe_token
 from ..models import Attendee, Episode
 from ..programme.services import load_programme_view
 from ..questions.board import questions_for_attendee
 from ..refusals import Refusal
 from ..registration.services import followed_episodes
-from ..vocabulary import OrganisationKind
+from ..vocabulary import MailTopic, OrganisationKind
 from . import bp, services
 from .forms import DetailsForm, LinkRequestForm
 
@@ -101,6 +102,7 @@ def _space_context(attendee: Attendee) -> dict:
         "now": utcnow(),
         "kind_label": OrganisationKind.label_of(attendee.organisation_kind),
         "form": ConfirmForm(),
+        "mails": services.mails_sent_to(attendee.id),
     }
 
 
@@ -232,11 +234,38 @@ def sign_out_here() -> Response:
     return render("attendee/signed_out.html")
 
 
-@bp.route("/<token>/desinscription", methods=["GET", "POST"])
+@bp.post("/e-mails")
+def mail_preferences() -> Response:
+    """Choose which e-mails to receive (reminders, notices, follow-up), in place."""
+    attendee = _me()
+    if not ConfirmForm().validate_on_submit():
+        refuse(400, PAGE_EXPIRED)
+    try:
+        wanted = {MailTopic(value) for value in request.form.getlist("topics")}
+    except ValueError:
+        refuse(400, "Choix non compris : rechargez la page et réessayez.")
+    services.set_mail_preferences(attendee.id, wanted)
+    message = "Vos choix d’e-mails sont enregistrés."
+    return after_post(
+        url_for("attendee.space", _anchor="mes-e-mails"),
+        message,
+        fragment=lambda: render(
+            "attendee/_mail_preferences.html",
+            attendee=db.session.get(Attendee, attendee.id),
+            form=ConfirmForm(),
+            message=message,
+        ),
+    )
+
+
+@bp.route("/desinscription/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058 one-click: the mail client POSTs without our form; the token authenticates
 def unsubscribe(token: str) -> Response:
-    """List-Unsubscribe target: GET shows the choice, POST stops every upcoming episode."""
-    attendee = _attendee_or_404(token)
+    """List-Unsubscribe target: GET shows what it does and changes nothing, POST stops
+    reminders, notices and follow-ups. The token can do nothing else (app/mailing/unsubscribe)."""
+    attendee = attendee_for_unsubscribe_token(token)
+    if attendee is None:
+        refuse(404, "Ce lien de désinscription n’est pas (ou plus) valable.")
     if request.method != "POST":
         return render("attendee/unsubscribe.html", attendee=attendee, token=token)
     services.unsubscribe(attendee.id)

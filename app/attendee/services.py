@@ -1,4 +1,4 @@
-"""Writes of the personal space: episodes followed, new links, erasure."""
+"""Writes of the personal space: episodes followed, mail preferences, new links, erasure."""
 
 from __future__ import annotations
 
@@ -9,20 +9,21 @@ from ..database import insert_ignoring_conflicts, write
 from ..extensions import db
 from ..identity import issue_token
 from ..mailing.notifications import queue_personal_link
-from ..mailing.queue import QUEUED, recent_mail_count
+from ..mailing.queue import QUEUED, drop_pending, recent_mail_count
 from ..mailing.worker import before_delivery
 from ..models import (
     Attendee,
     Episode,
     FacilitatorAction,
     LinkRequest,
+    OutboxMessage,
     Question,
     Registration,
     Vote,
 )
 from ..questions.services import recount_votes
 from ..refusals import Refusal
-from ..vocabulary import EpisodeState
+from ..vocabulary import DeliveryState, EpisodeState, MailKind, MailTopic
 
 #: personal-link e-mails per attendee per hour
 MAX_LINKS_PER_HOUR = 3
@@ -34,9 +35,19 @@ class EpisodeClosed(Refusal):
     message = "Cet épisode a commencé : il ne peut plus être ajouté ni retiré."
 
 
+class EpisodeCancelled(Refusal):
+    """The episode is cancelled: it can no longer be added."""
+
+    message = "Cet épisode est annulé : il ne peut plus être ajouté ni retiré."
+
+
 def set_following(attendee_id: int, episode: Episode, follow: bool) -> None:
-    """Follow or stop following an upcoming episode (idempotent)."""
-    if episode.state(utcnow()) != EpisodeState.UPCOMING:
+    """Follow or stop following an upcoming episode (idempotent); who stops following gets
+    none of its reminders still waiting in the outbox."""
+    state = episode.state(utcnow())
+    if state == EpisodeState.CANCELLED:
+        raise EpisodeCancelled
+    if state != EpisodeState.UPCOMING:
         raise EpisodeClosed
     with write():
         if follow:
@@ -51,6 +62,7 @@ def set_following(attendee_id: int, episode: Episode, follow: bool) -> None:
                     Registration.attendee_id == attendee_id, Registration.episode_id == episode.id
                 )
             )
+            drop_pending(attendee_id, MailKind.of_topics(set(MailTopic)), episode_id=episode.id)
 
 
 #: what an attendee may correct in their space (the address is the key: it stays)
@@ -130,12 +142,30 @@ def erase_attendees(ids: sa.Select) -> None:
     recount_votes(voted)
 
 
-def unsubscribe(attendee_id: int) -> None:
-    """One-click unsubscribe: stop following every upcoming episode."""
+def set_mail_preferences(attendee_id: int, wanted: set[MailTopic]) -> None:
+    """Receive the e-mails of these topics and no others; what waits in the outbox for a
+    topic now refused is not sent."""
     with write():
-        upcoming = sa.select(Episode.id).where(Episode.starts_at > utcnow())
         db.session.execute(
-            sa.delete(Registration).where(
-                Registration.attendee_id == attendee_id, Registration.episode_id.in_(upcoming)
-            )
+            sa.update(Attendee)
+            .where(Attendee.id == attendee_id)
+            .values({topic.value: topic in wanted for topic in MailTopic})
         )
+        drop_pending(attendee_id, MailKind.of_topics(set(MailTopic) - wanted))
+
+
+def unsubscribe(attendee_id: int) -> None:
+    """One-click unsubscribe (RFC 8058): no more reminders, notices or follow-ups. The person
+    stays registered: their space still shows the episodes, their times and the join link."""
+    set_mail_preferences(attendee_id, set())
+
+
+def mails_sent_to(attendee_id: int, limit: int = 50) -> list[tuple[OutboxMessage, DeliveryState]]:
+    """What was sent to the attendee, latest first, each with where it stands."""
+    rows = db.session.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.attendee_id == attendee_id)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return [(row, DeliveryState.of(row.status, row.last_error)) for row in rows]

@@ -7,6 +7,7 @@ import functools
 import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from email.utils import parseaddr
 from urllib.parse import urlencode, urlsplit
 
 import icalendar
@@ -25,8 +26,9 @@ def episode_uid(episode: Episode) -> str:
 
 
 def event_summary(episode: Episode) -> str:
-    """Title shown in calendars."""
-    return f"Webinaire participation · Épisode {episode.number} : {episode.title}"
+    """Title shown in calendars (a cancelled episode says so first)."""
+    summary = f"Webinaire participation · Épisode {episode.number} : {episode.title}"
+    return f"Annulé · {summary}" if episode.cancelled else summary
 
 
 def event_description(episode: Episode, join_url: str = "") -> str:
@@ -39,6 +41,8 @@ def event_description(episode: Episode, join_url: str = "") -> str:
     lines += ["", f"Programme et questions : {episode_url(episode, external=True)}"]
     if join_url:
         lines += [f"Rejoindre le webinaire : {join_url}"]
+    if episode.cancelled:
+        lines = [f"Épisode annulé : {episode.cancel_reason}", "", *lines]
     return "\n".join(lines)
 
 
@@ -57,20 +61,36 @@ def build_event(episode: Episode, *, include_join_url: bool = False) -> icalenda
     event.add("description", event_description(episode, join_url))
     event.add("url", episode_url(episode, external=True))
     event.add("location", join_url or "En ligne (le lien est envoyé aux inscrits)")
-    event.add("status", "CONFIRMED")
-    event.add("transp", "OPAQUE")
+    event.add("status", "CANCELLED" if episode.cancelled else "CONFIRMED")
+    event.add("transp", "TRANSPARENT" if episode.cancelled else "OPAQUE")
     return event
 
 
+def organizer() -> icalendar.vCalAddress:
+    """The organiser as iTIP messages name it (the address mail comes from)."""
+    name, address = parseaddr(str(current_app.config["MAIL_DEFAULT_SENDER"]))
+    organizer = icalendar.vCalAddress(f"mailto:{address}")
+    organizer.params["cn"] = icalendar.vText(name or current_app.config["ORGANISER_NAME"])
+    return organizer
+
+
 def build_calendar(
-    episodes: Iterable[Episode], name: str, *, include_join_url: bool = False
+    episodes: Iterable[Episode],
+    name: str,
+    *,
+    include_join_url: bool = False,
+    method: str = "PUBLISH",
 ) -> icalendar.Calendar:
-    """A VCALENDAR of the given episodes, with the Europe/Paris VTIMEZONE."""
+    """A VCALENDAR of the given episodes, with the Europe/Paris VTIMEZONE.
+
+    METHOD:CANCEL (a cancelled episode mailed to its registrants) removes the event from
+    calendars that imported it: same UID, higher SEQUENCE, an ORGANIZER as iTIP requires.
+    """
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", method)
     calendar.add("x-wr-calname", name)
     calendar.add("x-wr-timezone", "Europe/Paris")
     calendar.add("refresh-interval", timedelta(hours=12), parameters={"VALUE": "DURATION"})
@@ -82,7 +102,10 @@ def build_calendar(
         last = max(e.ends_at for e in episodes).year
         calendar.add_component(paris_timezone(first - 1, last + 2))
     for episode in episodes:
-        calendar.add_component(build_event(episode, include_join_url=include_join_url))
+        event = build_event(episode, include_join_url=include_join_url)
+        if method != "PUBLISH":
+            event.add("organizer", organizer())
+        calendar.add_component(event)
     return calendar
 
 

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
+from ..clock import utcnow
 from ..extensions import db
 from ..models import Attendee, Episode, Question, Registration
 from ..programme.services import load_programme_view
 from ..timefmt import PARIS
 from ..vocabulary import OrganisationKind, QuestionStatus
+from .mail_report import recent_failures
 
 
 @dataclass
@@ -40,6 +43,10 @@ class Dashboard:
     per_day: list[tuple[date, int]]
     by_kind: list[tuple[str, int]]
     attendees: int
+    #: messages that failed lately (a banner links to what the mail did)
+    failed_mail: int = 0
+    #: episodes whose last reminder is less than an hour away and that have no join link
+    missing_links: list[Episode] = field(default_factory=list)
 
 
 def dashboard() -> Dashboard:
@@ -78,7 +85,24 @@ def dashboard() -> Dashboard:
         per_day=signups_per_day(),
         by_kind=by_kind,
         attendees=sum(kinds.values()),
+        failed_mail=recent_failures(),
+        missing_links=missing_join_links(view.episodes if view else []),
     )
+
+
+def missing_join_links(episodes: list[Episode]) -> list[Episode]:
+    """Upcoming episodes without a join link whose last reminder leaves within the hour
+    (with the default offsets, from two hours before the start): time to set it."""
+    now = utcnow()
+    last_reminder = min(current_app.config["REMINDER_OFFSETS"], default=0)
+    warn_from = timedelta(minutes=last_reminder + 60)
+    return [
+        episode
+        for episode in episodes
+        if not episode.join_url
+        and not episode.cancelled
+        and now < episode.starts_at <= now + warn_from
+    ]
 
 
 def _hour_bucket(column: sa.ColumnElement) -> sa.ColumnElement:

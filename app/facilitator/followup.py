@@ -13,10 +13,11 @@ from ..database import write
 from ..extensions import db
 from ..links import episode_url
 from ..logs import get_logger
-from ..mailing.queue import BadRecipient, queue_message
+from ..mailing.notifications import PREVIEW_LINK, queue_followup
+from ..mailing.queue import BadRecipient
 from ..models import Episode, Question
 from ..refusals import Refusal
-from ..vocabulary import QuestionStatus
+from ..vocabulary import MailTopic, QuestionStatus
 from .episodes import registrants_of
 from .journal import record
 
@@ -67,8 +68,15 @@ def followup_content(episode: Episode) -> FollowupContent:
 
 
 def render_followup(content: FollowupContent, first_name: str) -> tuple[str, str]:
-    """The plain-text and HTML bodies for one person."""
-    context = {"content": content, "first_name": first_name, "config": current_app.config}
+    """The plain-text and HTML bodies, as the preview shows them."""
+    context = {
+        "content": content,
+        "first_name": first_name,
+        "config": current_app.config,
+        "site_url": current_app.config["SITE_URL"],
+        "unsubscribe_url": PREVIEW_LINK,
+        "preferences_url": PREVIEW_LINK,
+    }
     return (
         render_template("facilitator/email/followup.txt", **context),
         render_template("facilitator/email/followup.html", **context),
@@ -87,6 +95,7 @@ def _claim_followup(episode_id: int, facilitator_id: int, now: datetime) -> bool
             Episode.id == episode_id,
             Episode.followup_sent_at.is_(None),
             Episode.starts_at <= now,
+            Episode.cancelled_at.is_(None),
         )
         .values(followup_sent_at=now, followup_sent_by_id=facilitator_id)
         .execution_options(synchronize_session=False)
@@ -96,9 +105,13 @@ def _claim_followup(episode_id: int, facilitator_id: int, now: datetime) -> bool
 
 def _refusal(episode_id: int) -> FollowupRefused:
     """Why the claim failed: already sent, or too early."""
-    sent_at = db.session.scalar(sa.select(Episode.followup_sent_at).filter_by(id=episode_id))
+    sent_at, cancelled_at = db.session.execute(
+        sa.select(Episode.followup_sent_at, Episode.cancelled_at).filter_by(id=episode_id)
+    ).one()
     if sent_at is not None:
         return FollowupRefused("Le droit de suite de cet épisode a déjà été envoyé.")
+    if cancelled_at is not None:
+        return FollowupRefused("Cet épisode est annulé : il n’a pas de droit de suite.")
     return FollowupRefused("Le droit de suite ne peut être envoyé qu’une fois l’épisode commencé.")
 
 
@@ -122,20 +135,9 @@ def send_followup_to_registrants(episode_id: int, facilitator_id: int) -> int:
 def _queue_followups(episode: Episode) -> int:
     content = followup_content(episode)
     queued = 0
-    for attendee in registrants_of(episode.id):
-        text, html = render_followup(content, attendee.first_name)
+    for attendee in registrants_of(episode.id, MailTopic.FOLLOWUP):
         try:
-            queue_message(
-                kind="followup",
-                recipient=attendee.email,
-                subject=content.subject,
-                body_text=text,
-                body_html=html,
-                attendee_id=attendee.id,
-                episode_id=episode.id,
-                # Even if the guard above were bypassed, the database refuses a second copy.
-                dedupe_key=f"followup:{episode.id}:{attendee.id}",
-            )
+            queue_followup(content, attendee, episode)
         except BadRecipient:
             log.warning("follow-up skipped for attendee %s: unusable address", attendee.id)
             continue

@@ -226,3 +226,18 @@ class NoteForm(FlaskForm):
         "Note privée",
         validators=[Length(max=1000, message="1 000 caractères au plus.")],
     )
+
+
+class CancelForm(FlaskForm):
+    """Why the episode is cancelled: registrants and the public page read it."""
+
+    reason = TextAreaField(
+        "Raison de l’annulation",
+        filters=[lambda value: (value or "").strip()],
+        validators=[
+            DataRequired(
+                "Indiquez la raison : elle est donnée aux inscrits et sur la page publique."
+            ),
+            Length(max=500, message="500 caractères au plus."),
+        ],
+    )

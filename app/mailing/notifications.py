@@ -1,101 +1,336 @@
 """Messages per purpose (named by what they tell), each rendered from its templates and queued
-in the outbox within the caller's transaction."""
+in the outbox within the caller's transaction.
+
+Every message uses the mail layout (`email/_layout.html`) and has a plain-text part whose
+first link is the one that matters. Every message that is not the direct answer to the
+person's own action (vocabulary.MailKind with a topic) carries RFC 8058 one-click
+unsubscribe and a visible link, with a token that can only unsubscribe.
+
+Over 300 lines on purpose: one function per message, with its subject and its preview for
+the facilitator's confirmations, all in the one place a reader looks for what we send.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import current_app, render_template
 
 from ..calendar.builder import build_calendar, calendar_links, ics_bytes
-from ..links import site_link
-from ..models import Attendee, Episode
+from ..links import episode_url, site_link
+from ..models import Attendee, Episode, OutboxMessage
+from ..timefmt import short_date_fr, time_fr
+from ..vocabulary import MailKind
 from .queue import queue_message
+from .unsubscribe import unsubscribe_token
+
+if TYPE_CHECKING:
+    from ..facilitator.followup import FollowupContent
 
 #: the name of the attendee's own calendar, in files sent by mail
 MY_CALENDAR = "Mes webinaires participation"
+#: what previews show where each person's unsubscribe link will be
+PREVIEW_LINK = "(lien de désinscription propre à chaque personne)"
 
 
-def _unsubscribe_headers(token: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class Addressee:
+    """Who a preview is addressed to (a first name is all the templates read)."""
+
+    first_name: str = "Prénom"
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A message as the facilitator sees it before confirming."""
+
+    subject: str
+    text: str
+
+
+def _unsubscribe_headers(unsubscribe_url: str) -> dict[str, str]:
     """RFC 8058 one-click unsubscribe: the link alone changes nothing, a POST does."""
     return {
-        "List-Unsubscribe": f"<{site_link('attendee.unsubscribe', token=token)}>",
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
 
 
-def _my_calendar(episodes: Sequence[Episode]) -> str:
+def my_calendar(episodes: Sequence[Episode], method: str = "PUBLISH") -> str:
     """The attendee's .ics for these episodes, join links included."""
     if not episodes:
         return ""
-    return ics_bytes(build_calendar(episodes, MY_CALENDAR, include_join_url=True)).decode("utf-8")
+    calendar = build_calendar(episodes, MY_CALENDAR, include_join_url=True, method=method)
+    return ics_bytes(calendar).decode("utf-8")
 
 
 def _render_both(template: str, **context: object) -> tuple[str, str]:
-    """The plain-text and HTML bodies of a message."""
+    """The plain-text and HTML bodies of a message (`template` without its extension)."""
     context.setdefault("site_url", current_app.config["SITE_URL"])
-    return (
-        render_template(f"email/{template}.txt", **context),
-        render_template(f"email/{template}.html", **context),
+    context.setdefault("space_url", site_link("attendee.space"))
+    context.setdefault("preferences_url", site_link("attendee.space") + "#mes-e-mails")
+    context.setdefault("unsubscribe_url", "")
+    return render_template(f"{template}.txt", **context), render_template(
+        f"{template}.html", **context
     )
 
 
+def _queue_to(
+    attendee: Attendee,
+    kind: MailKind,
+    template: str,
+    subject: str,
+    *,
+    episode: Episode | None = None,
+    ics: str = "",
+    expires_at: datetime | None = None,
+    dedupe_key: str | None = None,
+    **context: object,
+) -> OutboxMessage:
+    """Render a message for one attendee and queue it, unsubscribe link and headers included."""
+    unsubscribe_url = site_link("attendee.unsubscribe", token=unsubscribe_token(attendee))
+    text, html = _render_both(
+        template, attendee=attendee, episode=episode, unsubscribe_url=unsubscribe_url, **context
+    )
+    return queue_message(
+        kind=kind,
+        recipient=attendee.email,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        ics=ics,
+        headers=_unsubscribe_headers(unsubscribe_url),
+        attendee_id=attendee.id,
+        episode_id=episode.id if episode is not None else None,
+        expires_at=expires_at,
+        dedupe_key=dedupe_key,
+    )
+
+
+def _preview(template: str, subject: str, **context: object) -> Preview:
+    """A message's plain text for a placeholder person, as previews show it."""
+    text, _ = _render_both(template, attendee=Addressee(), unsubscribe_url=PREVIEW_LINK, **context)
+    return Preview(subject, text)
+
+
+# ---------------------------------------------------------------- answers to one's own action
 def queue_registration_confirmation(
     attendee: Attendee, token: str, episodes: Sequence[Episode]
 ) -> None:
     """Confirmation to the registrant: episodes, personal link, calendar (.ics + links)."""
-    text, html = _render_both(
-        "registration_confirmation",
-        attendee=attendee,
+    _queue_to(
+        attendee,
+        MailKind.REGISTRATION_CONFIRMATION,
+        "email/registration_confirmation",
+        "Votre inscription au cycle de webinaires sur la participation",
+        ics=my_calendar(episodes),
         episodes=list(episodes),
         links=[calendar_links(episode) for episode in episodes],
         space_url=site_link("attendee.open_link", token=token),
-    )
-    queue_message(
-        kind="registration_confirmation",
-        recipient=attendee.email,
-        subject="Votre inscription au cycle de webinaires sur la participation",
-        body_text=text,
-        body_html=html,
-        ics=_my_calendar(episodes),
-        headers=_unsubscribe_headers(token),
-        attendee_id=attendee.id,
     )
 
 
 def queue_personal_link(attendee: Attendee, token: str) -> None:
     """A new personal link, asked for from the site."""
-    text, html = _render_both(
-        "personal_link", attendee=attendee, space_url=site_link("attendee.open_link", token=token)
+    _queue_to(
+        attendee,
+        MailKind.PERSONAL_LINK,
+        "email/personal_link",
+        "Votre lien personnel · cycle de webinaires sur la participation",
+        space_url=site_link("attendee.open_link", token=token),
     )
-    queue_message(
-        kind="personal_link",
-        recipient=attendee.email,
-        subject="Votre lien personnel · cycle de webinaires sur la participation",
-        body_text=text,
-        body_html=html,
-        headers=_unsubscribe_headers(token),
-        attendee_id=attendee.id,
+
+
+# ---------------------------------------------------------------- reminders
+def reminder_subject(episode: Episode) -> str:
+    """'Rappel · jeudi 26 novembre à 11 h 00 : épisode 1 du cycle de webinaires'."""
+    when = f"{short_date_fr(episode.starts_at)} à {time_fr(episode.starts_at)}"
+    return f"Rappel · {when} : épisode {episode.number} du cycle de webinaires"
+
+
+def _reminder_context(episode: Episode, now: datetime) -> dict[str, object]:
+    return {
+        "links": calendar_links(episode),
+        "ask_url": site_link("questions.ask", slug=episode.slug)
+        if episode.accepts_questions(now)
+        else "",
+    }
+
+
+def queue_reminder(
+    episode: Episode, attendee: Attendee, *, calendar: str, now: datetime, dedupe_key: str
+) -> OutboxMessage:
+    """A reminder before the episode: the join link (or when it will come), the time, the
+    question form while open, and the updated .ics (join link as LOCATION)."""
+    return _queue_to(
+        attendee,
+        MailKind.REMINDER,
+        "email/reminder",
+        reminder_subject(episode),
+        episode=episode,
+        ics=calendar,
+        # A reminder is no use once the live has started (SMTP down until then).
+        expires_at=episode.starts_at,
+        dedupe_key=dedupe_key,
+        **_reminder_context(episode, now),
     )
+
+
+def preview_reminder(episode: Episode, now: datetime) -> Preview:
+    """The reminder as a registrant would read it now."""
+    return _preview(
+        "email/reminder",
+        reminder_subject(episode),
+        episode=episode,
+        **_reminder_context(episode, now),
+    )
+
+
+def queue_join_link(
+    episode: Episode,
+    attendee: Attendee,
+    *,
+    had_link: bool,
+    calendar: str,
+    dedupe_key: str,
+) -> OutboxMessage:
+    """The join link, to someone whose reminder carried another one (or none yet)."""
+    subject = (
+        f"Nouveau lien pour rejoindre l’épisode {episode.number}"
+        if had_link
+        else f"Le lien pour rejoindre l’épisode {episode.number}"
+    )
+    return _queue_to(
+        attendee,
+        MailKind.JOIN_LINK,
+        "email/join_link",
+        subject,
+        episode=episode,
+        ics=calendar,
+        # Still useful while the live runs: a broken link fixed at 11:05 must reach people.
+        expires_at=episode.ends_at,
+        dedupe_key=dedupe_key,
+        had_link=had_link,
+        links=calendar_links(episode),
+    )
+
+
+# ---------------------------------------------------------------- notices of a change
+def rescheduled_subject(episode: Episode) -> str:
+    """The subject of the notice of a new time."""
+    return f"Nouvel horaire : épisode {episode.number} du cycle de webinaires"
 
 
 def queue_episode_rescheduled(episode: Episode, attendees: Sequence[Attendee]) -> int:
     """Tell each registrant the new time, with the updated .ics (same UID, higher SEQUENCE:
     calendars that imported the first file replace the event when they open this one)."""
-    calendar = _my_calendar([episode])
+    calendar = my_calendar([episode])
     links = calendar_links(episode)
     for attendee in attendees:
-        text, html = _render_both(
-            "episode_rescheduled", attendee=attendee, episode=episode, links=links
-        )
-        queue_message(
-            kind="episode_rescheduled",
-            recipient=attendee.email,
-            subject=f"Nouvel horaire : épisode {episode.number} du cycle de webinaires",
-            body_text=text,
-            body_html=html,
+        _queue_to(
+            attendee,
+            MailKind.EPISODE_RESCHEDULED,
+            "email/episode_rescheduled",
+            rescheduled_subject(episode),
+            episode=episode,
             ics=calendar,
-            attendee_id=attendee.id,
-            episode_id=episode.id,
+            links=links,
         )
     return len(attendees)
+
+
+def preview_rescheduled(episode: Episode) -> Preview:
+    """The notice of a new time, for the facilitator's confirmation."""
+    return _preview(
+        "email/episode_rescheduled",
+        rescheduled_subject(episode),
+        episode=episode,
+        links=calendar_links(episode),
+    )
+
+
+def cancelled_subject(episode: Episode) -> str:
+    """The subject of the notice of a cancellation."""
+    return f"Annulé : épisode {episode.number} du {short_date_fr(episode.starts_at)}"
+
+
+def queue_episode_cancelled(episode: Episode, attendees: Sequence[Attendee]) -> int:
+    """Tell each registrant the episode is cancelled, and why; the .ics (METHOD:CANCEL,
+    STATUS:CANCELLED, same UID, higher SEQUENCE) takes it out of their calendar."""
+    calendar = my_calendar([episode], method="CANCEL")
+    for attendee in attendees:
+        _queue_to(
+            attendee,
+            MailKind.EPISODE_CANCELLED,
+            "email/episode_cancelled",
+            cancelled_subject(episode),
+            episode=episode,
+            ics=calendar,
+            programme_url=site_link("programme.index", _anchor="programme"),
+            page_url=episode_url(episode, external=True),
+        )
+    return len(attendees)
+
+
+def preview_cancelled(episode: Episode) -> Preview:
+    """The notice of a cancellation, for the facilitator's confirmation."""
+    return _preview(
+        "email/episode_cancelled",
+        cancelled_subject(episode),
+        episode=episode,
+        programme_url=site_link("programme.index", _anchor="programme"),
+        page_url=episode_url(episode, external=True),
+    )
+
+
+def reinstated_subject(episode: Episode) -> str:
+    """The subject of the notice that a cancelled episode takes place after all."""
+    when = f"{short_date_fr(episode.starts_at)} à {time_fr(episode.starts_at)}"
+    return f"Maintenu : épisode {episode.number}, {when}"
+
+
+def queue_episode_reinstated(episode: Episode, attendees: Sequence[Attendee]) -> int:
+    """Tell each registrant a cancelled episode takes place after all, with an .ics that
+    puts it back in their calendar (same UID, higher SEQUENCE)."""
+    calendar = my_calendar([episode])
+    links = calendar_links(episode)
+    for attendee in attendees:
+        _queue_to(
+            attendee,
+            MailKind.EPISODE_REINSTATED,
+            "email/episode_reinstated",
+            reinstated_subject(episode),
+            episode=episode,
+            ics=calendar,
+            links=links,
+        )
+    return len(attendees)
+
+
+def preview_reinstated(episode: Episode) -> Preview:
+    """The notice that the episode is maintained, for the facilitator's confirmation."""
+    return _preview(
+        "email/episode_reinstated",
+        reinstated_subject(episode),
+        episode=episode,
+        links=calendar_links(episode),
+    )
+
+
+# ---------------------------------------------------------------- after the episode
+def queue_followup(content: FollowupContent, attendee: Attendee, episode: Episode) -> OutboxMessage:
+    """The follow-up ("droit de suite") to one registrant, once per episode."""
+    return _queue_to(
+        attendee,
+        MailKind.FOLLOWUP,
+        "facilitator/email/followup",
+        content.subject,
+        episode=episode,
+        content=content,
+        first_name=attendee.first_name,
+        # Even if the episode's guard were bypassed, the database refuses a second copy.
+        dedupe_key=f"followup:{episode.id}:{attendee.id}",
+    )

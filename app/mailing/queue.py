@@ -6,13 +6,16 @@ the session's after-commit hook hands the outbox to the sender (see `worker`).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from email.utils import make_msgid
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..clock import utcnow
 from ..extensions import db
+from ..links import site_host
 from ..models import OutboxMessage, OutboxStatus
 
 #: session.info key: this transaction queued mail
@@ -42,6 +45,7 @@ def queue_message(
     attendee_id: int | None = None,
     episode_id: int | None = None,
     dedupe_key: str | None = None,
+    expires_at: datetime | None = None,
 ) -> OutboxMessage:
     """Add a message to the session; it is delivered once the caller commits."""
     check_header_value(recipient)
@@ -62,10 +66,36 @@ def queue_message(
         status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=utcnow(),
+        expires_at=expires_at,
+        message_id=new_message_id(),
     )
     db.session.add(message)
     db.session.info[QUEUED] = True
     return message
+
+
+def wake_sender() -> None:
+    """Have the background sender run right after this transaction commits: what it made
+    due (a new join link) leaves now rather than at the next minute."""
+    db.session.info[QUEUED] = True
+
+
+def new_message_id() -> str:
+    """A Message-ID on the site's domain (given once: every attempt of a row carries it)."""
+    # make_msgid() without a domain calls getfqdn(), slow on some hosts.
+    return make_msgid(domain=site_host())
+
+
+def drop_pending(attendee_id: int, kinds: Iterable[str], episode_id: int | None = None) -> None:
+    """Forget messages of these kinds not yet sent to the attendee (they stopped them)."""
+    conditions = [
+        OutboxMessage.attendee_id == attendee_id,
+        OutboxMessage.kind.in_([str(kind) for kind in kinds]),
+        OutboxMessage.status == OutboxStatus.PENDING,
+    ]
+    if episode_id is not None:
+        conditions.append(OutboxMessage.episode_id == episode_id)
+    db.session.execute(sa.delete(OutboxMessage).where(*conditions))
 
 
 def recent_mail_count(attendee_id: int, kinds: tuple[str, ...], hours: int = 1) -> int:

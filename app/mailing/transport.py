@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import email.policy
+import re
 import smtplib
 from email.charset import QP, Charset
 from email.mime.text import MIMEText
-from email.utils import make_msgid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_mail import Attachment, Connection, Message
 
 from ..clock import utcnow
 from ..models import OutboxMessage
-from .queue import BadRecipient
+from .queue import BadRecipient, new_message_id
 
 SMTP_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
@@ -49,19 +48,25 @@ def build_message(row: OutboxMessage) -> Message:
         extra_headers=dict(row.headers or {}),
         charset="utf-8",
     )
-    # make_msgid() without a domain calls getfqdn(), slow on some hosts.
-    domain = urlsplit(current_app.config["SITE_URL"]).hostname or "localhost"
-    message.msgId = make_msgid(domain=domain)
+    # One Message-ID per row, whatever the attempt: a copy sent twice (the server took it
+    # but its answer was lost) is one message to the recipient's mail client.
+    message.msgId = row.message_id or new_message_id()
     if row.ics:
         message.attachments.append(
             Attachment(
                 filename="webinaires-participation.ics",
-                content_type="text/calendar; charset=utf-8; method=PUBLISH",
+                content_type=f"text/calendar; charset=utf-8; method={calendar_method(row.ics)}",
                 data=row.ics.encode("utf-8"),
                 disposition="attachment",
             )
         )
     return message
+
+
+def calendar_method(ics: str) -> str:
+    """The iTIP method of a calendar file (PUBLISH, CANCEL…), for its Content-Type."""
+    found = re.search(r"^METHOD:([A-Z-]+)\r?$", ics, re.MULTILINE)
+    return found.group(1) if found else "PUBLISH"
 
 
 class SmtpConnection(Connection):
@@ -132,3 +137,39 @@ def is_message_fault(error: Exception) -> bool:
         error,
         smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused | BadRecipient | ValueError,
     )
+
+
+def describe_failure(error: Exception) -> str:
+    """Why a message did not leave, in French for the facilitator, the server's words after."""
+    detail = f"{type(error).__name__}: {error}"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        reason = "Adresse refusée par le serveur de messagerie"
+        answers = "; ".join(
+            f"{code} {message.decode(errors='replace') if isinstance(message, bytes) else message}"
+            for code, message in error.recipients.values()
+        )
+        detail = f"{type(error).__name__}: {answers}"
+    elif isinstance(error, smtplib.SMTPAuthenticationError):
+        reason = "Identifiants SMTP refusés : vérifiez FLASK_MAIL_USERNAME et FLASK_MAIL_PASSWORD"
+    elif isinstance(error, smtplib.SMTPSenderRefused):
+        reason = "Adresse d’expédition refusée par le serveur de messagerie"
+    elif isinstance(error, smtplib.SMTPResponseException):
+        permanent = error.smtp_code >= 500
+        reason = (
+            "Message refusé par le serveur de messagerie"
+            if permanent
+            else "Serveur de messagerie momentanément indisponible"
+        )
+    elif isinstance(error, smtplib.SMTPServerDisconnected):
+        reason = "Le serveur de messagerie a coupé la connexion"
+    elif isinstance(error, TimeoutError):
+        reason = "Le serveur de messagerie ne répond pas (délai dépassé)"
+    elif isinstance(error, ConnectionRefusedError):
+        reason = "Serveur de messagerie injoignable (connexion refusée)"
+    elif isinstance(error, OSError):
+        reason = "Serveur de messagerie injoignable"
+    elif isinstance(error, BadRecipient | ValueError):
+        reason = "Adresse ou en-tête inutilisable"
+    else:
+        reason = "Erreur d’envoi"
+    return f"{reason} ({detail})"

@@ -2,13 +2,17 @@
 
 Delivery claims a row before sending (so two workers never send the same row twice),
 retries temporary failures with exponential back-off and marks permanent ones failed.
+A row claimed by a worker that died is tried again once its claim runs out
+(OUTBOX_CLAIM_SECONDS), with the same Message-ID.
 """
 
 from __future__ import annotations
 
 import smtplib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -20,17 +24,26 @@ from ..database import write
 from ..extensions import db
 from ..logs import get_logger, redact
 from ..models import OutboxMessage, OutboxStatus
-from .queue import QUEUED, BadRecipient, due_ids
-from .transport import Transport, build_message, is_message_fault, is_permanent
+from ..vocabulary import MailKind
+from .queue import QUEUED, BadRecipient, due_ids, new_message_id
+from .transport import (
+    Transport,
+    build_message,
+    describe_failure,
+    is_message_fault,
+    is_permanent,
+)
 
 log = get_logger(__name__)
-
-#: how long a claimed message is held before another worker may retry it
-CLAIM_SECONDS = 300
 
 #: a message done with keeps who, what and when, not its body: the personal link in it is a
 #: key to someone's data, and only its hash is meant to be stored
 SPENT: dict[str, Any] = {"body_text": "", "body_html": "", "ics": "", "headers": {}}
+#: kinds whose body holds a personal link: spent even when they fail (the person asks the
+#: site for a new link); the others keep theirs until sent, so the facilitator can resend
+PERSONAL_LINK_KINDS = {MailKind.REGISTRATION_CONFIRMATION, MailKind.PERSONAL_LINK}
+#: what the facilitator reads for a message that came too late to be of use
+EXPIRED = "Non envoyé : l’épisode avait déjà commencé quand le message pouvait partir."
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -41,6 +54,7 @@ def _backoff(attempts: int) -> timedelta:
 def _claim(row_id: int) -> bool:
     """Take a due message for this worker; False if another took it first."""
     now = utcnow()
+    hold = timedelta(seconds=float(current_app.config.get("OUTBOX_CLAIM_SECONDS", 300)))
     with write():
         result = db.session.execute(
             sa.update(OutboxMessage)
@@ -50,11 +64,23 @@ def _claim(row_id: int) -> bool:
                 OutboxMessage.next_attempt_at <= now,
             )
             .values(
-                next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
+                next_attempt_at=now + hold,
                 attempts=OutboxMessage.attempts + 1,
+                # rows queued before Message-IDs were kept get theirs now, once
+                message_id=sa.func.coalesce(OutboxMessage.message_id, new_message_id()),
             )
         )
     return result.rowcount == 1
+
+
+def _expire(row_id: int) -> None:
+    """Give up a message that would now arrive too late (a reminder after the start)."""
+    with write():
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(status=OutboxStatus.FAILED, last_error=EXPIRED)
+        )
 
 
 def _mark_sent(row_id: int) -> None:
@@ -73,17 +99,21 @@ def _record_failure(row_id: int, error: Exception, counts: dict[str, int]) -> No
         row = db.session.get(OutboxMessage, row_id)
         if row is None:  # erased meanwhile
             return
-        row.last_error = redact(f"{type(error).__name__}: {error}")[:500]
+        row.last_error = redact(describe_failure(error))[:500]
         max_attempts = int(current_app.config.get("OUTBOX_MAX_ATTEMPTS", 8))
         if is_permanent(error) or row.attempts >= max_attempts:
             row.status = OutboxStatus.FAILED
-            for column, value in SPENT.items():
-                setattr(row, column, value)
+            if row.kind in PERSONAL_LINK_KINDS:
+                for column, value in SPENT.items():
+                    setattr(row, column, value)
             counts["failed"] += 1
         else:
             row.next_attempt_at = utcnow() + _backoff(row.attempts)
             counts["retry"] += 1
-    log.warning("outbox message %s not sent: %s", row_id, row.last_error)
+    # The reason itself may name the recipient (a refused address): the log says only what
+    # kind of failure it was; the facilitator's page shows the whole reason.
+    code = getattr(error, "smtp_code", "")
+    log.warning("outbox message %s not sent: %s %s", row_id, type(error).__name__, code)
 
 
 #: jobs that queue mail before each delivery run (e.g. answering link requests)
@@ -114,6 +144,10 @@ def deliver_due(limit: int = 100) -> dict[str, int]:
             row = db.session.get(OutboxMessage, row_id)
             if row is None:  # erased meanwhile
                 continue
+            if row.expires_at is not None and row.expires_at <= utcnow():
+                _expire(row_id)
+                counts["failed"] += 1
+                continue
             try:
                 transport.send(build_message(row))
             except (smtplib.SMTPException, OSError, BadRecipient, ValueError) as error:
@@ -128,8 +162,20 @@ def deliver_due(limit: int = 100) -> dict[str, int]:
     return counts
 
 
+def run_once(app: Flask) -> None:
+    """One run of the background sender: due reminders (if the site queues them itself),
+    then the outbox, retries included."""
+    from .reminders import queue_due_reminders  # reminders render mail: imported on use
+
+    with delivering_here():  # what this run queues, it delivers just below
+        if app.config.get("REMINDERS_IN_BACKGROUND", True):
+            queue_due_reminders()
+        deliver_due()
+
+
 class OutboxWorker:
-    """One background thread per process that delivers the outbox when nudged."""
+    """One background thread per process: wakes when nudged and every OUTBOX_WAKE_SECONDS
+    (due reminders, retries), so the running site needs no cron."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -147,21 +193,30 @@ class OutboxWorker:
 
     def nudge(self) -> None:
         """Ask for a delivery run soon (never blocks the request)."""
-        with self.lock:
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._run, name="outbox", daemon=True)
-                self.thread.start()
+        self.ensure_running()
         self.wake.set()
 
+    def ensure_running(self) -> None:
+        """Start the thread if this process has none (first request, or after a fork)."""
+        if self.thread is not None and self.thread.is_alive():
+            return
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.stopping = False
+                self.thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+                self.thread.start()
+                self.wake.set()  # a first run now: what fell due while nobody was here
+
     def _run(self) -> None:
+        interval = float(self.app.config.get("OUTBOX_WAKE_SECONDS", 60))
         while not self.stopping:
-            self.wake.wait(timeout=60)
+            self.wake.wait(timeout=interval)
             self.wake.clear()
             if self.stopping:
                 return
             with self.app.app_context():
                 try:
-                    deliver_due()
+                    run_once(self.app)
                 except Exception:  # keep the thread alive; the CLI can retry
                     log.exception("outbox delivery failed")
                     db.session.rollback()
@@ -169,17 +224,44 @@ class OutboxWorker:
                     db.session.remove()
 
 
+def _worker(app: Flask) -> OutboxWorker:
+    worker: OutboxWorker = app.extensions.setdefault("outbox_worker", OutboxWorker(app))
+    return worker
+
+
 def nudge_outbox(app: Flask) -> None:
     """Deliver in the background soon, if the site is configured to."""
     if not app.config.get("OUTBOX_SEND_AFTER_REQUEST", True):
         return
-    worker: OutboxWorker = app.extensions.setdefault("outbox_worker", OutboxWorker(app))
-    worker.nudge()
+    _worker(app).nudge()
+
+
+def _start_background_sender() -> None:
+    """The first request of a process starts its sender (never at import: gunicorn forks
+    after loading the app, and a thread does not survive a fork)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config.get("OUTBOX_SEND_AFTER_REQUEST", True):
+        _worker(app).ensure_running()
+
+
+#: true while this very thread delivers the outbox itself (`flask outbox send`)
+_delivering_here: ContextVar[bool] = ContextVar("delivering_here", default=False)
+
+
+@contextmanager
+def delivering_here() -> Iterator[None]:
+    """This thread delivers what it queues: its commits start no background sender (which,
+    in a command, would die with the process in the middle of a send)."""
+    token = _delivering_here.set(True)
+    try:
+        yield
+    finally:
+        _delivering_here.reset(token)
 
 
 def _after_commit(session: sa.orm.Session) -> None:
     """A transaction that queued mail has committed: hand the outbox to the sender."""
-    if session.info.pop(QUEUED, False):
+    if session.info.pop(QUEUED, False) and not _delivering_here.get():
         nudge_outbox(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
@@ -190,6 +272,7 @@ def _after_rollback(session: sa.orm.Session, _transaction: sa.orm.SessionTransac
 
 def init_app(app: Flask) -> None:
     """Listen to the app's sessions: mail queued in a transaction leaves after its commit."""
+    app.before_request(_start_background_sender)
     session_class = db.session.session_factory.class_
     if not sa.event.contains(session_class, "after_commit", _after_commit):
         sa.event.listen(session_class, "after_commit", _after_commit)

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import Episode, Series
 from ..timefmt import PARIS
 from ..vocabulary import EpisodeState
+from .rhythm import Rhythm, rhythm
 
 CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "programme.toml"
 
@@ -40,6 +41,10 @@ class ProgrammeView:
     def by_number(self, numbers: set[int]) -> list[Episode]:
         """The episodes with these numbers, in order."""
         return [e for e in self.episodes if e.number in numbers]
+
+    def rhythm(self) -> Rhythm:
+        """How the cycle's dates read in its introduction, from the episodes as they are."""
+        return rhythm(self.episodes)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,9 @@ def make_test_app(database_url: str, smtp_port: int, **overrides: Any) -> Flask:
         "MAIL_SUPPRESS_SEND": False,
         "MAIL_TIMEOUT": 5,
         "OUTBOX_SEND_AFTER_REQUEST": False,
+        # Reminders are queued when a test says so (the background sender of a live server
+        # would otherwise remind the registrants of episode 1, due at NOW).
+        "REMINDERS_IN_BACKGROUND": False,
         "RATELIMIT_ENABLED": False,
         # The clock is frozen in tests: no time passes between serving a form and its POST.
         "HONEYPOT_MIN_SECONDS": 0,

@@ -7,8 +7,9 @@ from flask import Response, flash, redirect, request, url_for
 from ...http import render
 from ...models import Episode
 from ...programme.services import episode_or_404
+from ...vocabulary import MailTopic
 from .. import bp
-from ..audience import registrant_count
+from ..episodes import recipient_count
 from ..followup import (
     FollowupRefused,
     followup_content,
@@ -41,7 +42,7 @@ def _preview(episode: Episode, error: str | None = None) -> Response:
         episode=episode,
         content=content,
         preview_text=render_followup(content, "Prénom")[0],
-        recipients=registrant_count(episode.id),
+        recipients=recipient_count(episode.id, MailTopic.FOLLOWUP),
         sent_by=facilitator_email(episode.followup_sent_by_id),
         error=error,
     )

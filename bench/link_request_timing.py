@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
-from app import create_app  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import Attendee, Series  # noqa: E402
-from app.programme.services import load_programme  # noqa: E402
+from app import create_app
+from app.extensions import db
+from app.models import Attendee, Series
+from app.programme.services import load_programme
 
 
 def build_app(url: str):  # type: ignore[no-untyped-def]

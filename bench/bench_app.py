@@ -1,13 +1,21 @@
-"""The real app plus two reference routes served by the same gunicorn workers.
+"""The real app plus reference routes served by the same gunicorn workers.
 
 - GET  /__bench/constant: a constant response of the programme page's size.
 - POST /__bench/post: a trivial POST handler (reads the form, answers 200).
+- POST /__bench/form: the registration's yardstick: validates the same form (CSRF token,
+  every field, the honeypot) and commits one row to the same database, with the same
+  durability settings, then answers a short fragment.
 """
 
 from flask import Response, request
 
 from app import create_app
-from app.extensions import csrf
+from app.clock import utcnow
+from app.database import write
+from app.extensions import csrf, db
+from app.models import LinkRequest
+from app.programme.services import load_programme_view
+from app.registration.forms import RegistrationForm
 
 app = create_app()
 _CONSTANT = b""
@@ -24,6 +32,18 @@ def constant() -> Response:
 def trivial_post() -> Response:
     """Reads the form like a real handler would, then answers."""
     return Response(f"ok {len(request.form)}", mimetype="text/plain")
+
+
+@app.post("/__bench/form")
+def validate_and_commit_one_row() -> Response:
+    """What any registration must do at least: check the form, commit one row."""
+    view = load_programme_view()
+    form = RegistrationForm.offering(view.upcoming(utcnow()))
+    if not form.validate():
+        return Response(str(form.errors), status=422)
+    with write():
+        db.session.add(LinkRequest(series_id=view.series.id, email=form.email.data))
+    return Response("<p>ok</p>", mimetype="text/html")
 
 
 # Routes are in place: now render the page once to size the constant response.

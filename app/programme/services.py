@@ -15,7 +15,7 @@ from sqlalchemy.orm import contains_eager
 from ..clock import utcnow
 from ..database import write
 from ..extensions import db
-from ..models import Episode, Series
+from ..models import Episode, Registration, Series
 from ..timefmt import PARIS
 from ..vocabulary import EpisodeState
 from .rhythm import Rhythm, rhythm
@@ -164,6 +164,18 @@ def _read_programme_view() -> ProgrammeView | None:
         return ProgrammeView(series, []) if series else None
     series = episodes[0].series
     return ProgrammeView(series, [e for e in episodes if e.series_id == series.id])
+
+
+def followed_episodes(attendee_id: int) -> list[Episode]:
+    """The episodes an attendee follows, in order."""
+    return list(
+        db.session.scalars(
+            sa.select(Episode)
+            .join(Registration, Registration.episode_id == Episode.id)
+            .where(Registration.attendee_id == attendee_id)
+            .order_by(Episode.number)
+        )
+    )
 
 
 def read_content(path: Path = CONTENT_FILE) -> dict[str, Any]:

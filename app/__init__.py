@@ -11,13 +11,14 @@ from typing import Any
 from flask import Flask, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import guards, http, links, logs, timefmt, vocabulary
+from . import guards, http, links, logs, pagecache, timefmt, vocabulary
 from .clock import Clock
 from .config import Defaults, reminder_offsets
 from .converters import BoundedIntConverter
 from .database import configure_engine
 from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate
 from .mailing import worker as outbox_worker
+from .programme.services import watch_shared_content
 from .sessions import DatabaseSessionInterface
 from .typography import french_spacing
 
@@ -104,6 +105,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _register_security_headers(app)
     http.init_app(app)
     outbox_worker.init_app(app)
+    watch_shared_content()
+    pagecache.init_app(app)
     _register_cli(app)
     return app
 

@@ -1,6 +1,9 @@
 """The real app plus reference routes served by the same gunicorn workers.
 
-- GET  /__bench/constant: a constant response of the programme page's size.
+- `application` (what gunicorn serves): a raw WSGI callable answering GET /__raw with the
+  programme page's own bytes and headers, captured once, without Flask; everything else
+  goes to the app, its shared-page cache included. The yardstick for `/`.
+- GET  /__bench/constant: a constant response of the programme page's size (a Flask route).
 - POST /__bench/post: a trivial POST handler (reads the form, answers 200).
 - POST /__bench/form: the registration's yardstick: validates the same form (CSRF token,
   every field, the honeypot) and commits one row to the same database, with the same
@@ -46,6 +49,18 @@ def validate_and_commit_one_row() -> Response:
     return Response("<p>ok</p>", mimetype="text/html")
 
 
-# Routes are in place: now render the page once to size the constant response.
+# Routes are in place: now render the page once to size the constant response, and keep
+# its bytes and headers for the raw WSGI yardstick.
 with app.test_client() as _client:
-    _CONSTANT = b"x" * len(_client.get("/").get_data())
+    _PAGE = _client.get("/")
+    _CONSTANT = b"x" * len(_PAGE.get_data())
+_RAW_BODY = _PAGE.get_data()
+_RAW_HEADERS = [(k, v) for k, v in _PAGE.headers.items() if k.lower() != "x-cache"]
+
+
+def application(environ, start_response):  # type: ignore[no-untyped-def]
+    """The same bytes as `/`, from a plain WSGI function: the limit for a shared page."""
+    if environ.get("PATH_INFO") == "/__raw":
+        start_response("200 OK", _RAW_HEADERS)
+        return [_RAW_BODY]
+    return app(environ, start_response)

@@ -68,7 +68,7 @@ def gunicorn(env: dict[str, str], workers: int = 2):  # type: ignore[no-untyped-
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "bench.bench_app:app",
+            "bench.bench_app:application",
         ],
         cwd=ROOT,
         env=env,

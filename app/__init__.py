@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -175,6 +176,9 @@ def _register_template_helpers(app: Flask) -> None:
         return url_for("static", filename=filename, v=app.config["BUILD_ID"])
 
     app.jinja_env.globals["asset"] = asset
+    # The icon travels inside the page (a data: URI): one request fewer on every page.
+    icon = (Path(app.root_path) / "static" / "favicon.svg").read_text().strip()
+    app.jinja_env.globals["favicon_uri"] = "data:image/svg+xml," + quote(icon, safe=" =:/'")
     app.jinja_env.globals["episode_url"] = links.episode_url
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["nav_links"] = lambda: [

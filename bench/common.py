@@ -54,9 +54,17 @@ def prepare_database(env: dict[str, str]) -> None:
         )
 
 
+class Server(str):
+    """A server's base URL, with the process id of its gunicorn master."""
+
+    pid: int
+
+
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int = 2):  # type: ignore[no-untyped-def]
-    """Serve bench.bench_app:app with gunicorn; yield its base URL."""
+def gunicorn(  # type: ignore[no-untyped-def]
+    env: dict[str, str], workers: int = 2, app: str = "bench.bench_app:application"
+):
+    """Serve `app` (the real app plus the yardsticks) with gunicorn; yield its base URL."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -68,12 +76,13 @@ def gunicorn(env: dict[str, str], workers: int = 2):  # type: ignore[no-untyped-
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "bench.bench_app:application",
+            app,
         ],
         cwd=ROOT,
         env=env,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = Server(f"http://127.0.0.1:{port}")
+    url.pid = process.pid
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -89,11 +98,19 @@ def gunicorn(env: dict[str, str], workers: int = 2):  # type: ignore[no-untyped-
         process.wait(timeout=15)
 
 
-def wrk(url: str, seconds: int = 5, connections: int = 8, script: str | None = None) -> float:
+def wrk(
+    url: str,
+    seconds: int = 5,
+    connections: int = 8,
+    script: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> float:
     """Requests per second measured by wrk (2 threads)."""
     args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script:
         args += ["-s", script]
+    for name, value in (headers or {}).items():
+        args += ["-H", f"{name}: {value}"]
     output = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if errors:

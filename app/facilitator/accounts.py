@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from zxcvbn import zxcvbn
 
 from .. import validation
 from ..clock import utcnow
@@ -22,7 +21,10 @@ from .journal import record
 MIN_PASSWORD_LENGTH = 12
 #: zxcvbn's score (0-4) a password must reach: 3 is about 10^8 guesses or more
 MIN_PASSWORD_SCORE = 3
-_hasher = PasswordHasher()
+# argon2id with OWASP's first recommended setting (19 MiB, 2 passes, 1 lane): argon2-cffi's
+# default takes 64 MiB per hash, which a web worker (budget: 100 MB) cannot spare at each
+# login. Hashes made with other settings still verify, and are redone at the next login.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the e-mail is unknown, so both failures take the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
 
@@ -75,6 +77,10 @@ def check_password(password: str, email: str = "") -> None:
         raise AccountError(f"Mot de passe trop court : {MIN_PASSWORD_LENGTH} caractères au moins.")
     if len(password) > 1024:
         raise AccountError("Mot de passe trop long : 1 024 caractères au plus.")
+    # Imported here: only the command line sets passwords, and zxcvbn's word lists take
+    # 12 MB that a web worker would carry for nothing.
+    from zxcvbn import zxcvbn
+
     # zxcvbn costs grow with the length; the first 100 characters say enough.
     estimate = zxcvbn(password[:100], user_inputs=[email, *email.split("@")])
     if estimate["score"] < MIN_PASSWORD_SCORE:

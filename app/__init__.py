@@ -152,6 +152,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["time_fr"] = timefmt.time_fr
     app.jinja_env.filters["datetime_fr"] = timefmt.datetime_fr
     app.jinja_env.filters["timestamp_fr"] = timefmt.timestamp_fr
+    app.jinja_env.filters["replay_time"] = timefmt.replay_time
     app.jinja_env.filters["fr"] = french_spacing
     app.jinja_env.globals["slot_fr"] = timefmt.slot_fr
 
@@ -161,12 +162,22 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals["asset"] = asset
     app.jinja_env.globals["episode_url"] = links.episode_url
+    app.jinja_env.globals["replay_link"] = links.replay_link
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["nav_links"] = lambda: [
         (endpoint, label) for endpoint, label in NAV_LINKS if endpoint in app.view_functions
     ]
     # The vocabulary: templates iterate these enums and read their labels.
-    for name in ("EpisodeState", "QuestionStatus", "ReviewAction", "OrderMove", "OrganisationKind"):
+    for name in (
+        "EpisodeState",
+        "QuestionStatus",
+        "ReviewAction",
+        "FateAction",
+        "DeclineReason",
+        "OrderMove",
+        "ScreenMove",
+        "OrganisationKind",
+    ):
         app.jinja_env.globals[name] = getattr(vocabulary, name)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600
     app.jinja_env.trim_blocks = True

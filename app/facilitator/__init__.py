@@ -30,4 +30,4 @@ def _facilitator_globals() -> dict[str, Any]:
     return {"now": utcnow(), "current_user": current_user}
 
 
-from .views import audience, auth, dashboard, episode, followup, live, review  # noqa: E402,F401
+from .views import audience, auth, dashboard, episode, fates, followup, live, review  # noqa: E402,F401

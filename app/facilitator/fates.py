@@ -16,7 +16,7 @@ from ..clock import utcnow
 from ..database import write
 from ..extensions import db
 from ..models import Episode, Question, QuestionTheme, Vote
-from ..questions.merges import give_back_votes, lend_votes, recount_votes
+from ..questions.merges import give_back_votes, lend_votes, rebalance, recount_votes
 from ..vocabulary import DeclineReason, FateAction, QuestionStatus
 from .acting import (
     ActionRefused,
@@ -110,14 +110,17 @@ def _merge(question: Question, decision: Decision) -> str:
         .values(merged_into_id=kept.id)
         .execution_options(synchronize_session=False)
     )
-    lend_votes(question.id, kept.id, kept.attendee_id)
+    homes = lend_votes(question.id, kept.id, kept.attendee_id)
     set_status(question, QuestionStatus.MERGED)
     question.merged_into_id = kept.id
     if question.published:
         # Its supporters follow it to the kept question, which they must be able to see.
         kept.published = True
     kept.updated_at = utcnow()
-    recount_votes([question.id, kept.id])
+    db.session.flush()
+    # The questions it carried now count on the kept one too (those left with it because
+    # their person was its author, or counted there already, may count now).
+    recount_votes([question.id, kept.id, *homes, *rebalance([kept.id])])
     db.session.refresh(question, ["vote_count"])
     db.session.refresh(kept, ["vote_count"])
     return f"dans la question n° {kept.id}"
@@ -170,7 +173,8 @@ def _unmerge(question: Question, decision: Decision) -> str:
     holders = give_back_votes(question.id)
     set_status(question, QuestionStatus.NEW)
     question.merged_into_id = None
-    recount_votes([question.id, *holders])
+    db.session.flush()  # no longer in its group when the group is counted again
+    recount_votes([question.id, *holders, *rebalance(holders)])
     db.session.refresh(question, ["vote_count"])
     return f"de la question n° {kept_id}"
 

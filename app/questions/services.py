@@ -13,7 +13,7 @@ from ..models import Episode, Question, Registration, Vote
 from ..refusals import Refusal
 from ..vocabulary import QuestionStatus
 from .board import votes_open
-from .merges import detach_merges, recount_votes
+from .merges import detach_merges, recount_votes, withdraw_support
 
 
 class QuestionsClosed(Refusal):
@@ -195,11 +195,7 @@ def set_vote(question_id: int, attendee_id: int, support: bool) -> VoteState:
                 ["question_id", "attendee_id"],
             )
         else:
-            db.session.execute(
-                sa.delete(Vote).where(
-                    Vote.question_id == question_id, Vote.attendee_id == attendee_id
-                )
-            )
+            withdraw_support(question_id, attendee_id)
         recount_votes([question_id])
         count = db.session.scalar(sa.select(Question.vote_count).where(Question.id == question_id))
     return VoteState(question_id, int(count or 0), support)

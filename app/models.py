@@ -256,9 +256,6 @@ class Question(db.Model):
         uselist=False,
         viewonly=True,
     )
-    themes: Mapped[list[Theme]] = relationship(
-        secondary="question_theme", order_by="Theme.name", viewonly=True
-    )
 
 
 class Theme(db.Model):

@@ -166,8 +166,7 @@ def test_each_action_in_place_with_htmx(
     ]:
         if action == "ecartee":
             # Declining takes a reason (issue 10): it has its own form, in the fate panel.
-            prefix = f"q{question_id}-"
-            data = {f"{prefix}reason": "hors_sujet", f"{prefix}csrf_token": token, "back": back}
+            data = {"reason": "hors_sujet", "csrf_token": token, "back": back}
             target = f"{url}/sort/ecartee"
         else:
             data, target = {"action": action, "csrf_token": token, "back": back}, url

@@ -258,10 +258,8 @@ def test_carrying_over_keeps_author_votes_and_themes_and_the_author_sees_where(
     tagged = facilitator_client.post(
         f"{review_url()}/{question_id}/themes",
         data={
-            f"q{question_id}-new_theme": "Tirage au sort",
-            f"q{question_id}-csrf_token": csrf_from(
-                facilitator_client.get(review_url()).get_data(as_text=True)
-            ),
+            "new_theme": "Tirage au sort",
+            "csrf_token": csrf_from(facilitator_client.get(review_url()).get_data(as_text=True)),
         },
         headers=htmx_headers(target=f"question-{question_id}"),
     )

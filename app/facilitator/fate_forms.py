@@ -20,9 +20,12 @@ from ..vocabulary import DeclineReason, FateAction
 from .fates import Decision, later_episodes
 
 
-def panel_prefix(question_id: int) -> str:
-    """What the fields of one question's panel are named with."""
-    return f"q{question_id}"
+def panel_ids(form: FlaskForm, question_id: int) -> FlaskForm:
+    """Name the form's fields after the question in the page (ids only: the names stay
+    plain), so that panels open on two rows never share an id."""
+    for field in form:
+        field.id = f"q{question_id}-{field.name}"
+    return form
 
 
 #: the largest id a question can have (PostgreSQL's integer)
@@ -201,10 +204,11 @@ FORMS: dict[FateAction, type[FateForm]] = {
 def fate_form(
     action: FateAction, episode: Episode, question_id: int, formdata: Any = ...
 ) -> FateForm:
-    """The form of this fate (what was posted, or empty with `formdata=None`); its fields
-    are named after the question, so that panels open on two rows never share an id."""
+    """The form of this fate (what was posted, or empty with `formdata=None`), its fields'
+    ids named after the question."""
     kwargs = {} if formdata is ... else {"formdata": formdata}
-    form = FORMS[action](prefix=panel_prefix(question_id), **kwargs)
+    form = FORMS[action](**kwargs)
+    panel_ids(form, question_id)
     if isinstance(form, CarryOverForm):
         view = load_programme_view()
         form.offer(later_episodes(episode, view.episodes if view else [], utcnow()))

@@ -26,6 +26,8 @@ from .episodes import registrants_of
 from .journal import record
 
 log = get_logger(__name__)
+#: made once (a new alias per call would cost a compilation each time)
+_COPY = aliased(Question, name="copy")
 
 
 class FollowupRefused(Refusal):
@@ -79,7 +81,7 @@ def followup_content(episode: Episode) -> FollowupContent:
 
 def carried_from(episode: Episode) -> list[CarriedQuestion]:
     """The episode's questions carried over, each with the episode it went to."""
-    copy = aliased(Question)
+    copy = _COPY
     view = load_programme_view()
     episodes = {e.id: e for e in view.episodes} if view else {}
     carried = []

@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased, contains_eager
 from ..clock import utcnow
 from ..database import contains_pattern, write
 from ..extensions import db
-from ..models import Episode, Question, Theme
+from ..models import Episode, Question, QuestionTheme, Theme
 from ..programme.services import load_programme_view
 from ..vocabulary import QuestionStatus, ReviewAction
 from .acting import (
@@ -32,6 +32,8 @@ from .running_order import elapsed_on_air
 from .themes import question_ids_with_theme, themes_by_question, themes_with_questions
 
 _NO_PROGRAMME = SimpleNamespace(episodes=[])
+#: made once: a new alias per request would cost its statement's compilation each time
+_COPY, _ORIGIN, _MERGED = (aliased(Question, name=n) for n in ("copy", "origin", "merged"))
 
 PAGE_SIZE = 50
 SORTS = {
@@ -131,7 +133,7 @@ def status_counts(episode_id: int) -> tuple[dict[QuestionStatus, int], int]:
 
 def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
     """Three statements whatever the size: counts, the page (with authors and fates), the
-    cycle's themes with those of the page; rarely a count."""
+    cycle's themes with those of the page; on a theme, its count; rarely another count."""
     episode_id = episode.id
     counts, max_id = status_counts(episode_id)
     conditions = [Question.episode_id == episode_id]
@@ -139,13 +141,18 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
         conditions.append(Question.status == filters.status)
     if filters.q:
         conditions.append(Question.text.ilike(contains_pattern(filters.q), escape="\\"))
+    tagged = list(conditions)
     if filters.theme:
         conditions.append(Question.id.in_(question_ids_with_theme(filters.theme)))
-    searching = bool(filters.q or filters.theme)
-    # Without a search the total is already known from the counts: spare a scan.
-    known_total = (
-        None if searching else (counts[filters.status] if filters.status else sum(counts.values()))
-    )
+    searching = bool(filters.q)
+    # Without a search the total is already known from the counts (or, on a theme, from
+    # its tags): spare a scan, and let the page's index walk stop at the page.
+    if searching:
+        known_total = None
+    elif filters.theme:
+        known_total = _count_with_theme(filters.theme, tagged)
+    else:
+        known_total = counts[filters.status] if filters.status else sum(counts.values())
     if known_total is not None:
         filters.page = min(filters.page, _pages(known_total))
     order = _ORDER[filters.sort]
@@ -183,10 +190,23 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
     )
 
 
+def _count_with_theme(theme_id: int, conditions: list[sa.ColumnElement[bool]]) -> int:
+    """The questions meeting `conditions` tagged with the theme, counted from its tags."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(QuestionTheme)
+            .join(Question, Question.id == QuestionTheme.question_id)
+            .where(QuestionTheme.theme_id == theme_id, *conditions)
+        )
+        or 0
+    )
+
+
 def _with_fate_links(statement: sa.Select) -> sa.Select:
     """Add to a select of questions: how many are merged into each, the episode each was
     carried over to, and the one it was carried from."""
-    copy, origin, merged = aliased(Question), aliased(Question), aliased(Question)
+    copy, origin, merged = _COPY, _ORIGIN, _MERGED
     merged_here = (
         sa.select(sa.func.count(merged.id))
         .where(merged.merged_into_id == Question.id)

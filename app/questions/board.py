@@ -18,6 +18,8 @@ from ..vocabulary import QuestionStatus
 #: the two orders of the published list, by their value in the URL (?tri=)
 SORTS = {"votes": "Les plus soutenues", "recentes": "Les plus récentes"}
 DEFAULT_SORT = "votes"
+#: made once (a new alias per call would cost a compilation each time)
+_KEPT, _COPY = aliased(Question, name="kept"), aliased(Question, name="copy")
 
 
 def votes_open(episode: Episode, now: datetime) -> bool:
@@ -143,7 +145,7 @@ def question_board(
         if sort == "votes"
         else (pointer, Question.created_at.desc(), Question.id.desc())
     )
-    kept, copy = aliased(Question), aliased(Question)
+    kept, copy = _KEPT, _COPY
     rows = db.session.execute(
         sa.select(
             Question.id,

@@ -14,6 +14,9 @@ from ..extensions import db
 from ..models import Attendee, Episode, Question
 from ..vocabulary import DeclineReason, QuestionStatus
 
+#: made once (a new alias per call would cost a compilation each time)
+_MERGED = aliased(Question, name="merged")
+
 
 @dataclass
 class RegisterCounts:
@@ -76,7 +79,7 @@ def episode_register(episode: Episode, now: datetime) -> Register | None:
 
 def answers_of(episode_id: int) -> list[Answer]:
     """The episode's answered questions, on air in the order of the replay, then in writing."""
-    merged = aliased(Question)
+    merged = _MERGED
     merged_here = (
         sa.select(sa.func.count(merged.id))
         .where(merged.merged_into_id == Question.id)

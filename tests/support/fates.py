@@ -37,12 +37,11 @@ def give_fate(
     revision: int | None = None,
     **fields: object,
 ):
-    """Post one form of the fate panel (its fields are named after the question)."""
-    prefix = f"q{question_id}-"
-    data = {f"{prefix}{name}": value for name, value in fields.items()}
-    data[f"{prefix}csrf_token"] = token or facilitator_token(client, slug)
+    """Post one form of the fate panel."""
+    data: dict[str, object] = dict(fields)
+    data["csrf_token"] = token or facilitator_token(client, slug)
     if revision is not None:
-        data[f"{prefix}revision"] = revision
+        data["revision"] = revision
     headers = htmx_headers(target=f"question-{question_id}") if htmx else {}
     return client.post(f"{review_url(slug)}/{question_id}/sort/{fate}", data=data, headers=headers)
 

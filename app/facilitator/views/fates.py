@@ -13,7 +13,7 @@ from ...programme.services import episode_or_404
 from ...refusals import Refusal
 from ...vocabulary import FateAction
 from .. import bp
-from ..fate_forms import ThemesForm, blank_forms, fate_form, panel_prefix
+from ..fate_forms import ThemesForm, blank_forms, fate_form, panel_ids
 from ..fates import decide
 from ..review import row_details
 from ..themes import set_themes, themes_of_series
@@ -57,15 +57,14 @@ def decide_fate(slug: str, question_id: int, fate: str) -> Response:
 def tag(slug: str, question_id: int) -> Response:
     """Tag the question with the cycle's themes, creating one in place if named."""
     episode = episode_or_404(slug)
-    form = ThemesForm(prefix=panel_prefix(question_id)).offer(themes_of_series(episode.series_id))
+    form = ThemesForm().offer(themes_of_series(episode.series_id))
     if not form.validate_on_submit():
         return _panel(episode, question_id, themes_form=form, status=422)
     try:
         found(set_themes, question_id, episode, form.themes.data or [], form.new_theme.data, me())
-    except Refusal as refusal:
-        return _panel(
-            episode, question_id, themes_form=form, status=refusal.code, error=refusal.message
-        )
+    except Refusal as refusal:  # the list is full: said next to the new name
+        form.new_theme.errors = [refusal.message]
+        return _panel(episode, question_id, themes_form=form, status=refusal.code)
     return question_answer(
         episode, question_id, f"Thèmes de la question n° {question_id} enregistrés."
     )
@@ -78,7 +77,6 @@ def _panel(
     failed: Any = None,
     themes_form: ThemesForm | None = None,
     status: int = 200,
-    error: str = "",
     section: str = "",
 ) -> Response:
     """The panel (the page without htmx); after a refusal, in place of itself."""
@@ -88,8 +86,8 @@ def _panel(
     if failed is not None:
         forms[failed.action] = failed
         section = failed.action.value
-    themes = themes_form or ThemesForm(formdata=None, prefix=panel_prefix(question_id))
-    themes.offer(themes_of_series(episode.series_id), details.themes)
+    themes = themes_form or ThemesForm(formdata=None)
+    panel_ids(themes.offer(themes_of_series(episode.series_id), details.themes), question.id)
     if themes_form is not None:
         section = "themes"
     response = render(
@@ -101,7 +99,6 @@ def _panel(
         details=details,
         forms=forms,
         themes_form=themes,
-        error=error,
         section=section,
         back=safe_next(request.values.get("back")) or url_for(".review", slug=episode.slug),
     )

@@ -100,7 +100,8 @@ def _merge(question: Question, decision: Decision) -> str:
             f"{question.merged_into_id} : annulez d’abord cette fusion."
         )
     refuse_if_settled(question)
-    kept = _locked(keep_id)
+    # Locked already, with the merged one (decide): read as it is now.
+    kept = db.session.get(Question, keep_id, populate_existing=True) if keep_id else None
     _check_keepable(kept, keep_id, question)
     assert kept is not None
     # Questions already merged into this one now point to the one kept (no chains).
@@ -130,17 +131,6 @@ def _lock_in_order(ids: list[int]) -> None:
     db.session.execute(
         sa.select(Question.id).where(Question.id.in_(ids)).order_by(Question.id).with_for_update()
     ).all()
-
-
-def _locked(question_id: int | None) -> Question | None:
-    if question_id is None:
-        return None
-    return db.session.scalars(
-        sa.select(Question)
-        .where(Question.id == question_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
 
 
 def _check_keepable(kept: Question | None, keep_id: int | None, merged: Question) -> None:

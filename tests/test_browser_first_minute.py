@@ -418,6 +418,8 @@ def test_every_panel_closes_on_escape_and_annuler_and_gives_focus_back(
     page.locator("#appel").get_by_role("link", name="S’inscrire").click()
     fill_the_form(Person(page), "panneaux@example.org")
     page.get_by_role("button", name="Valider mon inscription").click()
+    # Registered (the browser holds its new session) before asking, as a person would be.
+    expect(page.locator(".registration-done")).to_be_visible()
     ask = page.get_by_role("link", name="Poser une question sur l’épisode 2")
     ask.click()
     box = page.get_by_label("Votre question pour l’épisode 2")

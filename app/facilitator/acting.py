@@ -1,18 +1,20 @@
-"""Acting on one question of the review: the row locked for the change, the stamp of who
-acted, its status set (and what leaves with the fate it had), the refusals every action
-shares, and the note when another facilitator acted first."""
+"""Acting on one question of the review: the one-button actions and the private note; the
+row locked for the change, the stamp of who acted, its status set (and what leaves with the
+fate it had), the refusals every action shares, and the note when another facilitator acted
+first."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from ..clock import utcnow
+from ..database import write
 from ..extensions import db
 from ..models import Question
 from ..refusals import Refusal
-from ..vocabulary import QuestionStatus
-from .journal import facilitator_email
-from .running_order import next_live_order
+from ..vocabulary import QuestionStatus, ReviewAction
+from .journal import facilitator_email, record
+from .running_order import elapsed_on_air, next_live_order
 
 
 class ActionRefused(Refusal):
@@ -80,4 +82,45 @@ def question_of_episode(question_id: int, episode_id: int) -> Question:
     ).first()
     if question is None:
         raise LookupError(question_id)
+    return question
+
+
+def act_on_question(
+    question_id: int,
+    episode_id: int,
+    action: ReviewAction,
+    facilitator_id: int,
+    seen_revision: int | None = None,
+) -> str:
+    """Apply one review action; vote_count is never touched. LookupError if not found.
+
+    Returns a note when another facilitator changed the question since the form was
+    shown (the last one wins, and says so).
+    """
+    with write():
+        question = question_of_episode(question_id, episode_id)
+        refuse_if_settled(question)
+        if action.published and question.status == QuestionStatus.DISMISSED:
+            raise ActionRefused(
+                "Une question écartée ne peut pas être publiée : changez d’abord son sort."
+            )
+        note = overtaken_note(question, seen_revision, facilitator_id)
+        if action.status is not None and question.status != action.status:
+            set_status(question, action.status)
+            if action.status == QuestionStatus.ANSWERED:
+                question.replay_seconds = elapsed_on_air(question.episode, utcnow())
+        if action.published is not None:
+            question.published = action.published
+        stamp(question, facilitator_id)
+        record(facilitator_id, action.journal_code, f"question:{question.id}")
+    return note
+
+
+def save_note(question_id: int, episode_id: int, note: str, facilitator_id: int) -> Question:
+    """Replace the private note of a question."""
+    with write():
+        question = question_of_episode(question_id, episode_id)
+        question.note = note.strip()
+        stamp(question, facilitator_id)
+        record(facilitator_id, "question.note", f"question:{question.id}", question.note[:200])
     return question

@@ -1,7 +1,7 @@
-"""Reviewing an episode's questions: the page (filters, counts, pagination) and the actions.
+"""Reviewing an episode's questions: the page (filters, themes, counts, pagination) and each
+row's fate. The actions live in `acting` and `fates`.
 
-Reads are a fixed number of queries whatever the size; every action is stamped with who and
-when, in the same transaction as the change.
+Reads are a fixed number of queries whatever the size.
 """
 
 from __future__ import annotations
@@ -13,22 +13,11 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, contains_eager
 
-from ..clock import utcnow
-from ..database import contains_pattern, write
+from ..database import contains_pattern
 from ..extensions import db
 from ..models import Episode, Question, QuestionTheme, Theme
 from ..programme.services import load_programme_view
-from ..vocabulary import QuestionStatus, ReviewAction
-from .acting import (
-    ActionRefused,
-    overtaken_note,
-    question_of_episode,
-    refuse_if_settled,
-    set_status,
-    stamp,
-)
-from .journal import record
-from .running_order import elapsed_on_air
+from ..vocabulary import QuestionStatus
 from .themes import question_ids_with_theme, themes_by_question, themes_with_questions
 
 _NO_PROGRAMME = SimpleNamespace(episodes=[])
@@ -271,45 +260,3 @@ def question_with_author(question_id: int, episode_id: int) -> Question | None:
         .options(contains_eager(Question.attendee))
         .where(Question.id == question_id, Question.episode_id == episode_id)
     ).first()
-
-
-# ---------------------------------------------------------------- actions
-def act_on_question(
-    question_id: int,
-    episode_id: int,
-    action: ReviewAction,
-    facilitator_id: int,
-    seen_revision: int | None = None,
-) -> str:
-    """Apply one review action; vote_count is never touched. LookupError if not found.
-
-    Returns a note when another facilitator changed the question since the form was
-    shown (the last one wins, and says so).
-    """
-    with write():
-        question = question_of_episode(question_id, episode_id)
-        refuse_if_settled(question)
-        if action.published and question.status == QuestionStatus.DISMISSED:
-            raise ActionRefused(
-                "Une question écartée ne peut pas être publiée : changez d’abord son sort."
-            )
-        note = overtaken_note(question, seen_revision, facilitator_id)
-        if action.status is not None and question.status != action.status:
-            set_status(question, action.status)
-            if action.status == QuestionStatus.ANSWERED:
-                question.replay_seconds = elapsed_on_air(question.episode, utcnow())
-        if action.published is not None:
-            question.published = action.published
-        stamp(question, facilitator_id)
-        record(facilitator_id, action.journal_code, f"question:{question.id}")
-    return note
-
-
-def save_note(question_id: int, episode_id: int, note: str, facilitator_id: int) -> Question:
-    """Replace the private note of a question."""
-    with write():
-        question = question_of_episode(question_id, episode_id)
-        question.note = note.strip()
-        stamp(question, facilitator_id)
-        record(facilitator_id, "question.note", f"question:{question.id}", question.note[:200])
-    return question

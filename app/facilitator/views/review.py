@@ -12,15 +12,14 @@ from ...models import Episode, Question
 from ...programme.services import episode_or_404
 from ...vocabulary import ReviewAction
 from .. import bp
+from ..acting import act_on_question, save_note
 from ..forms import NoteForm
 from ..review import (
     ReviewFilters,
-    act_on_question,
     new_questions_since,
     question_with_author,
     review_page,
     row_details,
-    save_note,
     status_counts,
 )
 from . import back_to, found, me

@@ -168,6 +168,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["time_fr"] = timefmt.time_fr
     app.jinja_env.filters["datetime_fr"] = timefmt.datetime_fr
     app.jinja_env.filters["timestamp_fr"] = timefmt.timestamp_fr
+    app.jinja_env.filters["replay_time"] = timefmt.replay_time
     app.jinja_env.filters["fr"] = french_spacing
     app.jinja_env.globals["slot_fr"] = timefmt.slot_fr
 
@@ -180,6 +181,7 @@ def _register_template_helpers(app: Flask) -> None:
     icon = (Path(app.root_path) / "static" / "favicon.svg").read_text().strip()
     app.jinja_env.globals["favicon_uri"] = "data:image/svg+xml," + quote(icon, safe=" =:/'")
     app.jinja_env.globals["episode_url"] = links.episode_url
+    app.jinja_env.globals["replay_link"] = links.replay_link
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["nav_links"] = lambda: [
         (endpoint, label) for endpoint, label in NAV_LINKS if endpoint in app.view_functions
@@ -194,6 +196,9 @@ def _register_template_helpers(app: Flask) -> None:
         "MailTopic",
         "MailKind",
         "DeliveryState",
+        "FateAction",
+        "DeclineReason",
+        "ScreenMove",
     ):
         app.jinja_env.globals[name] = getattr(vocabulary, name)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600

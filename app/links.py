@@ -4,7 +4,7 @@ request), the one builder of an episode's address, and the check of return paths
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import current_app, url_for
 
@@ -56,3 +56,20 @@ def local_path(target: str | None, prefix: str = "/") -> str | None:
     if parts.scheme or parts.netloc or not parts.path.startswith(prefix):
         return None
     return target
+
+
+def replay_link(replay_url: str, seconds: int | None) -> str:
+    """The replay at a given moment: YouTube reads `t=`, other players the media fragment
+    `#t=` (W3C Media Fragments); without a moment, the replay itself."""
+    if not replay_url or seconds is None:
+        return replay_url
+    try:
+        parts = urlsplit(replay_url)
+    except ValueError:
+        return replay_url
+    host = (parts.hostname or "").removeprefix("www.").removeprefix("m.")
+    if host in ("youtube.com", "youtu.be"):
+        query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("t="))
+        query = f"{query}&t={seconds}s" if query else f"t={seconds}s"
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, f"t={seconds}"))

@@ -1,4 +1,8 @@
-"""Database models: the cycle, its audience, their questions and the outbox."""
+"""Database models: the cycle, its audience, their questions and the outbox.
+
+Over 300 lines on purpose: the whole schema reads in one place, and Alembic writes the
+migrations from it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .clock import utcnow
 from .extensions import db
-from .vocabulary import EpisodeState, QuestionStatus, ReminderKind
+from .vocabulary import DeclineReason, EpisodeState, QuestionStatus, ReminderKind
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -250,9 +254,75 @@ class Question(db.Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("facilitator.id", ondelete="SET NULL")
     )
+    #: raised by every facilitator action: a form sent from an older one was overtaken
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: answered on air: seconds from the start of the live (a link into the replay)
+    replay_seconds: Mapped[int | None]
+    #: answered in writing: the answer, shown under the question
+    written_answer: Mapped[str] = mapped_column(sa.String(2000), default="", server_default="")
+    #: merged: the question of the same episode kept in its place
+    merged_into_id: Mapped[int | None] = mapped_column(
+        # Deferred: a backup restores rows in id order, and the kept one may come later.
+        sa.ForeignKey("question.id", ondelete="SET NULL", deferrable=True, initially="DEFERRED"),
+        index=True,
+    )
+    #: carried over: its continuation in a later episode (same author, its votes moved there)
+    carried_to_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("question.id", ondelete="SET NULL", deferrable=True, initially="DEFERRED"),
+        unique=True,
+    )
+    #: declined: why, and a few words for the author ("autre" needs them)
+    decline_reason: Mapped[DeclineReason | None] = mapped_column(EnumText(DeclineReason, 20))
+    decline_detail: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
 
     episode: Mapped[Episode] = relationship()
     attendee: Mapped[Attendee] = relationship()
+    merged_into: Mapped[Question | None] = relationship(
+        remote_side=[id], foreign_keys=[merged_into_id]
+    )
+    carried_to: Mapped[Question | None] = relationship(
+        remote_side=[id], foreign_keys=[carried_to_id]
+    )
+    #: carried in: the question of the earlier episode this one continues
+    carried_from: Mapped[Question | None] = relationship(
+        primaryjoin="Question.id == remote(Question.carried_to_id)",
+        uselist=False,
+        viewonly=True,
+    )
+
+
+class Theme(db.Model):
+    """A theme of the cycle's questions, created by the facilitators while they tag."""
+
+    __table_args__ = (sa.UniqueConstraint("series_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(sa.ForeignKey("series.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(60))
+    #: the name folded (case, spaces): "Jeunesse" and " jeunesse" are one theme
+    key: Mapped[str] = mapped_column(sa.String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class QuestionTheme(db.Model):
+    """A question tagged with a theme."""
+
+    question_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("question.id", ondelete="CASCADE"), primary_key=True
+    )
+    theme_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("theme.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class LiveScreen(db.Model):
+    """The question the live view shows for an episode, chosen from the running order."""
+
+    episode_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("episode.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("question.id", ondelete="CASCADE"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Vote(db.Model):
@@ -266,6 +336,10 @@ class Vote(db.Model):
         sa.ForeignKey("attendee.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: a merged question's vote lent to the question kept in its place (given back on undo)
+    moved_from_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("question.id", ondelete="CASCADE"), index=True
+    )
 
 
 class Facilitator(db.Model):

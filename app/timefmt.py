@@ -44,3 +44,31 @@ def slot_fr(starts_at: datetime, ends_at: datetime) -> str:
 def timestamp_fr(moment: datetime) -> str:
     """'23/04/2020 11:05' for tables."""
     return format_datetime(to_paris(moment), "dd/MM/y HH:mm", locale="fr_FR")
+
+
+#: the longest replay time we accept: nobody's live lasts a day
+MAX_REPLAY_SECONDS = 24 * 3600 - 1
+
+
+def replay_time(seconds: int) -> str:
+    """'12:34' under an hour, '1:02:03' from an hour on (as video players write it)."""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def parse_replay_time(text: str) -> int:
+    """Seconds from 'mm:ss' or 'h:mm:ss' (ValueError with a French message otherwise)."""
+    parts = text.strip().split(":")
+    message = "Écrivez le moment sous la forme mm:ss ou h:mm:ss, par exemple 12:34."
+    if len(parts) not in (2, 3) or not all(p.isascii() and p.isdigit() for p in parts):
+        raise ValueError(message)
+    numbers = [int(p) for p in parts]
+    if len(parts[-1]) != 2 or numbers[-1] > 59:
+        raise ValueError(message)
+    if len(parts) == 3 and (len(parts[1]) != 2 or numbers[1] > 59):
+        raise ValueError(message)
+    seconds = sum(n * 60**k for k, n in enumerate(reversed(numbers)))
+    if seconds > MAX_REPLAY_SECONDS:
+        raise ValueError("Ce moment dépasse la durée d’un direct (24 heures au plus).")
+    return seconds

@@ -49,19 +49,38 @@ class EpisodeState(enum.StrEnum):
 
 
 class QuestionStatus(enum.StrEnum):
-    """Review status of a question (the value is what the database stores)."""
+    """The fate of a question (the value is what the database stores)."""
 
-    #: value, facilitator's label, author's label, plural (filters), review shortcut key
-    NEW = "nouvelle", "nouvelle", "reçue", "Nouvelles", "n"
-    SELECTED = "retenue", "retenue", "retenue", "Retenues", "r"
-    ANSWERED = "repondue", "répondue", "répondue", "Répondues", "t"
-    DISMISSED = "ecartee", "écartée", "écartée", "Écartées", "e"
+    #: value, facilitator's label, author's label, plural (filters), review shortcut key,
+    #: set by a plain button (else the fate needs a detail: a text, a target, a reason)
+    NEW = "nouvelle", "nouvelle", "reçue", "Nouvelles", "n", True
+    SELECTED = "retenue", "retenue", "retenue pour le direct", "Retenues", "r", True
+    ANSWERED = (
+        "repondue",
+        "répondue en direct",
+        "répondue en direct",
+        "Répondues en direct",
+        "t",
+        True,
+    )
+    WRITTEN = "ecrit", "répondue par écrit", "répondue par écrit", "Répondues par écrit", "", False
+    MERGED = (
+        "fusionnee",
+        "fusionnée",
+        "regroupée avec une question semblable",
+        "Fusionnées",
+        "f",
+        False,
+    )
+    CARRIED_OVER = "reportee", "reportée", "reportée à un autre épisode", "Reportées", "", False
+    DISMISSED = "ecartee", "écartée", "écartée", "Écartées", "e", False
 
     label: str
     for_author: str
     plural: str
     shortcut: str
-    __new__ = _labelled("label", "for_author", "plural", "shortcut")
+    direct: bool
+    __new__ = _labelled("label", "for_author", "plural", "shortcut", "direct")
 
     @property
     def button(self) -> str:
@@ -73,15 +92,59 @@ class QuestionStatus(enum.StrEnum):
         """Retained and answered questions keep a place in the live running order."""
         return self in (QuestionStatus.SELECTED, QuestionStatus.ANSWERED)
 
+    @property
+    def answered(self) -> bool:
+        """Answered on air or in writing: listed in the register and in the digest."""
+        return self in (QuestionStatus.ANSWERED, QuestionStatus.WRITTEN)
+
+    @property
+    def open_to_votes(self) -> bool:
+        """Still a question of its own: merged, carried-over or declined ones take no vote."""
+        return self not in (
+            QuestionStatus.MERGED,
+            QuestionStatus.CARRIED_OVER,
+            QuestionStatus.DISMISSED,
+        )
+
+    @property
+    def settled_elsewhere(self) -> bool:
+        """Its fate lives in another question (the kept one, the later episode's copy)."""
+        return self in (QuestionStatus.MERGED, QuestionStatus.CARRIED_OVER)
+
+
+class DeclineReason(enum.StrEnum):
+    """Why a question is declined (the value is what the database stores)."""
+
+    #: value, label (facilitator and author), plural (the public register)
+    OFF_TOPIC = "hors_sujet", "hors sujet", "Hors sujet"
+    DUPLICATE = "doublon", "doublon", "Doublons"
+    ALREADY_COVERED = "deja_traitee", "déjà traitée", "Déjà traitées"
+    CHARTER = "charte", "propos contraires à la charte", "Contraires à la charte"
+    OTHER = "autre", "autre", "Autres motifs"
+
+    label: str
+    plural: str
+    __new__ = _labelled("label", "plural")
+
+    @property
+    def needs_detail(self) -> bool:
+        """'Autre' says nothing by itself: a few words must come with it."""
+        return self is DeclineReason.OTHER
+
 
 class ReviewAction(enum.StrEnum):
-    """What a facilitator can do to a question from the review page (the button's value)."""
+    """What a facilitator does to a question with one button (the button's value)."""
 
     #: value, status set (or None), published set (or None), button, what was done
     NEW = QuestionStatus.NEW, QuestionStatus.NEW, None, "", "remise en nouvelle"
     SELECTED = QuestionStatus.SELECTED, QuestionStatus.SELECTED, None, "", "retenue"
-    ANSWERED = QuestionStatus.ANSWERED, QuestionStatus.ANSWERED, None, "", "marquée répondue"
-    DISMISSED = QuestionStatus.DISMISSED, QuestionStatus.DISMISSED, None, "", "écartée"
+    ANSWERED = (
+        QuestionStatus.ANSWERED,
+        QuestionStatus.ANSWERED,
+        None,
+        "",
+        "marquée répondue en direct",
+    )
     PUBLISH = "publier", None, True, "Publier", "publiée"
     UNPUBLISH = "depublier", None, False, "Dépublier", "dépubliée"
 
@@ -103,8 +166,43 @@ class ReviewAction(enum.StrEnum):
 
     @classmethod
     def for_status(cls, status: QuestionStatus) -> ReviewAction:
-        """The action that sets this status."""
-        return next(action for action in cls if action.status == status)
+        """The action that sets this status (a lookup: every review row asks, three times)."""
+        return _ACTION_FOR_STATUS[status]
+
+
+_ACTION_FOR_STATUS = {action.status: action for action in ReviewAction if action.status}
+
+
+class FateAction(enum.StrEnum):
+    """A fate given with a detail, from the question's fate panel (the address's last part)."""
+
+    #: value, status it leads to (None: undo), button, what was done
+    ON_AIR = (
+        "direct",
+        QuestionStatus.ANSWERED,
+        "Enregistrer « répondue en direct »",
+        ("marquée répondue en direct"),
+    )
+    IN_WRITING = (
+        "ecrit",
+        QuestionStatus.WRITTEN,
+        "Enregistrer la réponse écrite",
+        ("répondue par écrit"),
+    )
+    MERGE = "fusion", QuestionStatus.MERGED, "Fusionner", "fusionnée"
+    UNMERGE = "defusion", None, "Annuler la fusion", "séparée de nouveau (fusion annulée)"
+    CARRY_OVER = "report", QuestionStatus.CARRIED_OVER, "Reporter", "reportée"
+    DECLINE = "ecartee", QuestionStatus.DISMISSED, "Écarter", "écartée"
+
+    status: QuestionStatus | None
+    button: str
+    done: str
+    __new__ = _labelled("status", "button", "done")
+
+    @property
+    def journal_code(self) -> str:
+        """The audit trail's code ("question.ecartee" as before reasons existed)."""
+        return f"question.{self.value}"
 
 
 class OrganisationKind(enum.StrEnum):
@@ -243,6 +341,19 @@ class ReminderKind(enum.StrEnum):
     JOIN_LINK = "join_link"
 
 
+class ScreenMove(enum.StrEnum):
+    """A step of the live view along the running order (the button's value)."""
+
+    PREVIOUS = "precedente", "Question précédente", -1, "ArrowLeft"
+    NEXT = "suivante", "Question suivante", 1, "ArrowRight"
+
+    button: str
+    step: int
+    #: the key that presses it, on the live view and the running order
+    key: str
+    __new__ = _labelled("button", "step", "key")
+
+
 #: every code of the audit trail, with the label the journal shows
 JOURNAL_LABELS: dict[str, str] = {
     "account.create": "Compte créé",
@@ -256,6 +367,10 @@ JOURNAL_LABELS: dict[str, str] = {
     "episode.reinstate": "Épisode maintenu (annulation retirée)",
     "mail.resend": "E-mails renvoyés",
     "question.note": "Note privée",
+    "question.themes": "Thèmes de la question",
+    "theme.create": "Thème créé",
+    "live.screen": "Question mise à l’écran du direct",
     **{action.journal_code: f"Question {action.done}" for action in ReviewAction},
+    **{action.journal_code: f"Question {action.done}" for action in FateAction},
     **{move.journal_code: f"Question {move.done} dans l’ordre" for move in OrderMove},
 }

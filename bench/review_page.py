@@ -2,7 +2,10 @@
 
 Seeds a throwaway database (SQLite file by default, or BENCH_DATABASE_URL for PostgreSQL),
 logs in through the real form, then times the page through the Flask test client (whole
-request: routing, guard, queries, template) and counts its SQL statements.
+request: routing, guard, queries, template) and counts its SQL statements. The questions
+have every fate (issue 10: merged ones, carried-over ones with their copy in episode 3,
+declined ones with a reason, written answers) and themes (12 for the cycle, most questions
+tagged with one or two).
 
     python bench/review_page.py [--questions 10000] [--requests 200]
 """
@@ -26,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app import create_app
 from app.extensions import db
 from app.facilitator.accounts import create_facilitator
-from app.models import Attendee, Episode, Question, Registration
+from app.models import Attendee, Episode, Question, QuestionTheme, Registration, Theme
 from app.programme.services import load_programme
 
 PASSWORD = "un mot de passe de banc d’essai"  # noqa: S105 (a throwaway bench database)
@@ -102,6 +105,8 @@ def seed(app, questions: int) -> str:  # type: ignore[no-untyped-def]
             [{"attendee_id": i, "episode_id": episode.id, "created_at": now} for i in ids],
         )
         statuses = ["nouvelle"] * 6 + ["retenue", "repondue", "ecartee", "ecartee"]
+        statuses += ["nouvelle"] * 4 + ["ecrit", "fusionnee", "fusionnee", "retenue"]
+        statuses += ["nouvelle"] * 2  # 20 in all: one in 10 merged, one in 20 written…
         db.session.execute(
             sa.insert(Question),
             [
@@ -111,18 +116,95 @@ def seed(app, questions: int) -> str:  # type: ignore[no-untyped-def]
                     "text": f"Question {n} : "
                     + " ".join(WORDS[(n * k) % len(WORDS)] for k in range(1, 30))[:480],
                     "status": statuses[n % len(statuses)],
-                    "published": n % 3 == 0,
+                    "published": n % 3 == 0 and statuses[n % len(statuses)] != "ecartee",
                     "show_name": n % 2 == 0,
                     "note": "",
                     "vote_count": (n * 7919) % 97,
                     "created_at": now - timedelta(seconds=n),
                     "updated_at": now,
+                    "decline_reason": REASONS[n % len(REASONS)]
+                    if statuses[n % len(statuses)] == "ecartee"
+                    else None,
+                    "written_answer": "Une réponse écrite." if n % 20 == 14 else "",
                 }
                 for n in range(questions)
             ],
         )
+        _fates_and_themes(episode, questions, now)
         db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            # A database in use has its statistics (autovacuum); a fresh one would be
+            # planned as if its tables were empty.
+            with db.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
         return episode.slug
+
+
+REASONS = ["hors_sujet", "doublon", "deja_traitee", "charte", "autre"]
+
+
+def _fates_and_themes(episode, questions: int, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Merged ones point to a retained one, one in 50 is carried over to episode 3, and
+    the cycle's 12 themes tag most questions."""
+    kept = db.session.scalar(
+        sa.select(sa.func.min(Question.id)).filter_by(episode_id=episode.id, status="retenue")
+    )
+    db.session.execute(
+        sa.update(Question)
+        .where(Question.episode_id == episode.id, Question.status == "fusionnee")
+        .values(merged_into_id=kept)
+    )
+    later = db.session.scalars(sa.select(Episode).filter_by(number=3)).one()
+    carried = list(
+        db.session.scalars(
+            sa.select(Question).where(
+                Question.episode_id == episode.id,
+                Question.status == "nouvelle",
+                Question.id % 50 == 0,
+            )
+        )
+    )
+    for question in carried:
+        copy = Question(
+            episode_id=later.id,
+            attendee_id=question.attendee_id,
+            text=question.text,
+            status="nouvelle",
+            published=question.published,
+            show_name=question.show_name,
+            created_at=question.created_at,
+            updated_at=now,
+        )
+        db.session.add(copy)
+        db.session.flush()
+        question.status, question.carried_to_id = "reportee", copy.id
+    db.session.execute(
+        sa.insert(Theme),
+        [
+            {
+                "series_id": episode.series_id,
+                "name": f"Thème {k}",
+                "key": f"thème {k}",
+                "created_at": now,
+            }
+            for k in range(12)
+        ],
+    )
+    themes = list(db.session.scalars(sa.select(Theme.id).order_by(Theme.id)))
+    question_ids = list(
+        db.session.scalars(
+            sa.select(Question.id).filter_by(episode_id=episode.id).order_by(Question.id)
+        )
+    )
+    tags = set()
+    for n, question_id in enumerate(question_ids):
+        if n % 3:
+            tags.add((question_id, themes[n % 12]))
+        if n % 5 == 0:
+            tags.add((question_id, themes[(n * 7) % 12]))
+    db.session.execute(
+        sa.insert(QuestionTheme), [{"question_id": q, "theme_id": t} for q, t in sorted(tags)]
+    )
 
 
 def log_in(client) -> None:  # type: ignore[no-untyped-def]
@@ -180,18 +262,21 @@ def main() -> None:
     client = app.test_client()
     log_in(client)
     base = f"/animation/episodes/{slug}/questions"
-    print(f"{'variant':<34} {'p50 ms':>7} {'p90 ms':>7} {'queries':>8} {'KB':>5}")
+    print(f"{'variant':<38} {'p50 ms':>7} {'p90 ms':>7} {'queries':>8} {'KB':>5}")
     for label, query in [
         ("by votes, page 1 (default)", ""),
         ("status nouvelle, page 1", "?statut=nouvelle"),
         ("newest first, page 1", "?tri=recentes"),
         ("by votes, page 100 (offset 4950)", "?page=100"),
         ("text search 'mobiliser'", "?q=mobiliser"),
+        ("status fusionnée (merged)", "?statut=fusionnee"),
+        ("theme 'Thème 1' (≈ 1 question in 11)", "?theme=2"),
+        ("theme 'Thème 1' + search", "?theme=2&q=mobiliser"),
     ]:
         times, queries, size = measure(app, client, base + query, args.requests)
         p50 = statistics.median(times)
         p90 = statistics.quantiles(times, n=10)[-1]
-        print(f"{label:<34} {p50:7.1f} {p90:7.1f} {queries:8d} {size / 1024:5.0f}")
+        print(f"{label:<38} {p50:7.1f} {p90:7.1f} {queries:8d} {size / 1024:5.0f}")
     with app.app_context():
         db.engine.dispose()
     folder.cleanup()

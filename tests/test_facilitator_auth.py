@@ -17,7 +17,7 @@ from tests.support.http import csrf_from, htmx_headers
 
 PROTECTED_PREFIX = "/animation/"
 PUBLIC_ENDPOINTS = {"facilitator.login"}
-SAMPLE_VALUES = {"slug": "plateformes-civictech", "question_id": 1}
+SAMPLE_VALUES = {"slug": "plateformes-civictech", "question_id": 1, "fate": "ecartee"}
 
 
 def protected_requests(app: Flask) -> list[tuple[str, str]]:

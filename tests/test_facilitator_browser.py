@@ -144,11 +144,18 @@ def test_review_with_mouse_and_keyboard(fac_app: Flask, page: Page, base_url: st
     page.keyboard.press("j")
     second = page.locator(f"#question-{ids[1]}")
     expect(second).to_be_focused()
+    # E opens the decline panel (issue 10: a declined question has a reason), typing first.
     page.keyboard.press("e")
-    expect(second.get_by_role("button", name="Écartée")).to_have_attribute("aria-pressed", "true")
+    expect(second.get_by_label("Précision pour la personne")).to_be_focused()
+    assert_accessible(page, "review decline panel")
+    page.keyboard.press("Tab")
+    expect(second.get_by_role("button", name="Hors sujet")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(second.locator(".badge-ecartee")).to_have_text("Écartée")
+    expect(second).to_contain_text("Écartée : hors sujet")
     expect(counts.get_by_role("link", name="Écartées 1")).to_be_visible()
     # Focus stays in the row that was acted on, so the next key still works.
-    assert page.evaluate(f"document.activeElement.closest('#question-{ids[1]}') !== null")
+    page.wait_for_function(f"document.activeElement.closest('#question-{ids[1]}') !== null")
     page.keyboard.press("k")
     expect(first).to_be_focused()
     # Tab to a real button and press Enter: no mouse, no shortcut.
@@ -213,7 +220,7 @@ def test_running_order_and_live_view(fac_app: Flask, page: Page, base_url: str) 
     expect(page.locator("#live-question")).to_contain_text("Première question du direct ?")
     page.keyboard.press("ArrowLeft")
     expect(page.locator("#live-question")).to_contain_text("Deuxième question du direct ?")
-    page.get_by_role("button", name="Marquer répondue").click()
+    page.get_by_role("button", name="Répondue en direct").click()
     expect(page.get_by_text("Question 2 sur 2")).to_be_visible()
     with fac_app.app_context():
         assert db.session.get(Question, ids[1]).status == "repondue"

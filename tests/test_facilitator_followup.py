@@ -69,7 +69,11 @@ def test_preview_then_exactly_one_email_per_registrant(
     text = normalise_spaces(page.get_data(as_text=True))
     assert "Merci d’avoir suivi l’épisode 1" in text
     assert "https://replay.example.org/episode-1" in text
-    assert "Comment éviter l’entre-soi ?" in text and "Question écartée" not in text
+    assert "Comment éviter l’entre-soi ?" in text
+    # Previewed as Inès receives it (issue 10): her declined question only in her own part.
+    assert "Pour&nbsp;:</strong> Inès Martin" in text
+    own, _, rest = text.partition("Merci d’avoir suivi l’épisode 1 du")
+    assert "« Question écartée » : écartée" in own and "Question écartée" not in rest
     assert "Prochain épisode" in text and "Envoyer à 2 personnes" in text
 
     response = facilitator_client.post(

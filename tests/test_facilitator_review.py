@@ -13,7 +13,9 @@ from flask.testing import FlaskClient
 from app.extensions import db
 from app.models import FacilitatorAction, Question
 from tests.support.database import NOW, count_queries
+from tests.support.facilitator import log_in
 from tests.support.http import csrf_from, htmx_headers, normalise_spaces
+from tests.support.questions import starts_at
 
 EPISODE = "plateformes-civictech"
 REVIEW = f"/animation/episodes/{EPISODE}/questions"
@@ -45,11 +47,12 @@ def test_dashboard_shows_counts_per_episode(
     assert response.status_code == 200
     text = text_of(response)
     assert "2 personnes inscrites au cycle" in text
-    # Episode 1: 2 registrants, 1 new, 1 retained, 0, 0, 5 votes.
+    # Episode 1: 2 registrants, 1 new, 1 retained, 0 for every other fate, 5 votes.
     row = re.search(r"1\. Les plateformes.*?</tr>", response.get_data(as_text=True), re.S)
     assert row is not None
     cells = re.findall(r'<td class="num">(\d+)</td>', row.group(0))
-    assert cells == ["2", "1", "1", "0", "0", "5"]
+    # One column per status, from the vocabulary (issue 10 added three fates).
+    assert cells == ["2", "1", "1", "0", "0", "0", "0", "0", "5"]
     assert "Intercommunalité" in text
     assert 'role="img"' in response.get_data(as_text=True)
     assert "Nouvelles inscriptions par jour" in text
@@ -159,12 +162,16 @@ def test_each_action_in_place_with_htmx(
         ("repondue", lambda q: q.status == "repondue" and q.live_order == 1),
         ("depublier", lambda q: not q.published),
         ("ecartee", lambda q: q.status == "ecartee" and q.live_order is None),
-        ("nouvelle", lambda q: q.status == "nouvelle"),
+        ("nouvelle", lambda q: q.status == "nouvelle" and q.decline_reason is None),
     ]:
+        if action == "ecartee":
+            # Declining takes a reason (issue 10): it has its own form, in the fate panel.
+            data = {"reason": "hors_sujet", "csrf_token": token, "back": back}
+            target = f"{url}/sort/ecartee"
+        else:
+            data, target = {"action": action, "csrf_token": token, "back": back}, url
         response = facilitator_client.post(
-            url,
-            data={"action": action, "csrf_token": token, "back": back},
-            headers=htmx_headers(target=f"question-{question_id}"),
+            target, data=data, headers=htmx_headers(target=f"question-{question_id}")
         )
         assert response.status_code == 200, action
         body = response.get_data(as_text=True)
@@ -209,7 +216,7 @@ def test_actions_work_without_javascript(
     # A 'back' that leaves the facilitator's space is ignored.
     response = facilitator_client.post(
         f"{REVIEW}/{question_id}",
-        data={"action": "ecartee", "csrf_token": token, "back": "https://evil.example/"},
+        data={"action": "nouvelle", "csrf_token": token, "back": "https://evil.example/"},
     )
     assert response.headers["Location"] == REVIEW
 
@@ -335,32 +342,63 @@ def test_running_order_moves_up_and_down(
     )
 
 
-def test_live_view_shows_one_question_and_marks_it_answered(
+def test_live_view_shows_the_question_on_screen_and_marks_it_answered(
     facilitator_client: FlaskClient, programme: Flask, make_attendee, make_question
 ) -> None:
+    # Issue 10: the live view shows the question chosen from the running order (kept on
+    # the server, so the shared screen follows), with the next ones under it.
     named, _ = make_attendee(first_name="Aïcha", last_name="Benali", organisation="Ville de Lyon")
     first = make_question(
         "Première question ?", status="retenue", live_order=1, attendee_id=named, show_name=True
     )
-    make_question("Deuxième question ?", status="retenue", live_order=2)
+    second = make_question("Deuxième question ?", status="retenue", live_order=2, votes=4)
     live_url = f"/animation/episodes/{EPISODE}/direct"
     page = facilitator_client.get(live_url)
     text = text_of(page)
     assert "Question 1 sur 2" in text and "Première question ?" in text
-    assert "Deuxième question ?" not in text
+    assert "À suivre Deuxième question ? 4 votes" in text
     assert "Aïcha Benali, Ville de Lyon" in text
-    assert 'rel="next"' in page.get_data(as_text=True)
-    second = facilitator_client.get(live_url, query_string={"n": 2})
-    assert "Deuxième question ?" in text_of(second)
-    assert "Camille Martin" not in text_of(second)  # the name only when the author chose so
+    assert 'class="site-header"' in page.get_data(as_text=True)  # hidden by .live-mode
+    assert 'body class="live-mode"' in page.get_data(as_text=True)
     token = csrf_from(page.get_data(as_text=True))
-    response = facilitator_client.post(
-        live_url, data={"question_id": first, "n": 1, "csrf_token": token}
+    moved = facilitator_client.post(
+        f"{live_url}/ecran", data={"direction": "suivante", "csrf_token": token}
     )
+    assert moved.status_code == 303 and moved.headers["Location"].endswith("/direct")
+    text = text_of(facilitator_client.get(live_url))
+    assert "Question 2 sur 2" in text and "Deuxième question ?" in text
+    assert "Aïcha Benali" not in text  # the name only when the author chose so
+    # Answered on air at 12 min 34 s of the live: its moment in the replay is recorded.
+    programme.extensions["clock"].freeze(
+        starts_at(programme, 1) + timedelta(minutes=12, seconds=34)
+    )
+
+    assert log_in(facilitator_client).status_code == 303
+    token = csrf_from(facilitator_client.get(live_url).get_data(as_text=True))
+    response = facilitator_client.post(live_url, data={"question_id": second, "csrf_token": token})
     assert response.status_code == 303
-    assert response.headers["Location"].endswith("/direct?n=2")
-    assert question(programme, first).status == "repondue"
+    answered = question(programme, second)
+    assert (answered.status, answered.replay_seconds) == ("repondue", 754)
+    assert question(programme, first).status == "retenue"
     assert facilitator_client.get(live_url, query_string={"n": 99}).status_code == 200
+
+
+def test_the_live_view_poll_answers_204_until_something_changes(
+    facilitator_client: FlaskClient, programme: Flask, make_question
+) -> None:
+    make_question("Retenue d’abord ?", status="retenue", live_order=1, votes=1)
+    live_url = f"/animation/episodes/{EPISODE}/direct"
+    page = facilitator_client.get(live_url).get_data(as_text=True)
+    poll = html.unescape(re.search(r'id="live-screen"[^>]*hx-get="([^"]+)"', page).group(1))
+    assert 'hx-trigger="every 3s"' in page
+    headers = htmx_headers(target="live-screen")
+    assert facilitator_client.get(poll, headers=headers).status_code == 204
+    # A question retained meanwhile shows up by itself under "À suivre".
+    make_question("Retenue pendant le direct ?", status="retenue", live_order=2)
+    fresh = facilitator_client.get(poll, headers=headers)
+    assert fresh.status_code == 200
+    assert "Retenue pendant le direct ?" in text_of(fresh)
+    assert "<html" not in fresh.get_data(as_text=True)
 
 
 def test_question_text_is_inert_on_every_facilitator_view(

@@ -21,6 +21,7 @@ from ..models import (
     Registration,
     Vote,
 )
+from ..questions.merges import detach_merges
 from ..questions.services import recount_votes
 from ..refusals import Refusal
 from ..vocabulary import DeliveryState, EpisodeState, MailKind, MailTopic
@@ -138,6 +139,8 @@ def erase_attendees(ids: sa.Select) -> None:
     db.session.execute(
         sa.update(FacilitatorAction).where(FacilitatorAction.target.in_(targets)).values(detail="")
     )
+    # Others' questions merged into theirs are separated again, with their votes back.
+    detach_merges(sa.select(Question.id).where(Question.attendee_id.in_(ids)))
     db.session.execute(sa.delete(Attendee).where(Attendee.id.in_(ids)))
     recount_votes(voted)
 

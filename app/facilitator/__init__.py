@@ -36,6 +36,7 @@ from .views import (  # noqa: E402,F401
     cancellation,
     dashboard,
     episode,
+    fates,
     followup,
     live,
     mail,

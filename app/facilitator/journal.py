@@ -20,7 +20,12 @@ FIELD_LABELS: dict[str, str] = {
     "replay_url": "lien du replay",
 }
 #: what a journal target names, in French
-TARGET_NAMES = {"episode": "épisode", "question": "question", "facilitator": "compte"}
+TARGET_NAMES = {
+    "episode": "épisode",
+    "question": "question",
+    "facilitator": "compte",
+    "theme": "thème",
+}
 
 
 def record(facilitator_id: int | None, action: str, target: str, detail: str = "") -> None:

@@ -1,24 +1,28 @@
-"""Reviewing an episode's questions: the page (filters, counts, pagination) and the actions.
+"""Reviewing an episode's questions: the page (filters, themes, counts, pagination) and each
+row's fate. The actions live in `acting` and `fates`.
 
-Reads are a fixed number of queries whatever the size; every action is stamped with who and
-when, in the same transaction as the change.
+Reads are a fixed number of queries whatever the size.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import aliased, contains_eager
 
-from ..clock import utcnow
-from ..database import contains_pattern, write
+from ..database import contains_pattern
 from ..extensions import db
-from ..models import Question
-from ..vocabulary import QuestionStatus, ReviewAction
-from .journal import record
-from .running_order import next_live_order
+from ..models import Episode, Question, QuestionTheme, Theme
+from ..programme.services import load_programme_view
+from ..vocabulary import QuestionStatus
+from .themes import question_ids_with_theme, themes_by_question, themes_with_questions
+
+_NO_PROGRAMME = SimpleNamespace(episodes=[])
+#: made once: a new alias per request would cost its statement's compilation each time
+_COPY, _ORIGIN, _MERGED = (aliased(Question, name=n) for n in ("copy", "origin", "merged"))
 
 PAGE_SIZE = 50
 SORTS = {
@@ -35,12 +39,14 @@ _ORDER = {
 
 @dataclass
 class ReviewFilters:
-    """What the review page shows: status, sort, text search, page."""
+    """What the review page shows: status, theme, sort, text search, page."""
 
     status: QuestionStatus | None = None
     sort: str = "votes"
     q: str = ""
     page: int = 1
+    #: a theme's id (an unknown one simply finds nothing)
+    theme: int | None = None
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> ReviewFilters:
@@ -51,19 +57,39 @@ class ReviewFilters:
             page = max(1, min(int(args.get("page", 1)), 100_000))
         except (TypeError, ValueError):
             page = 1
+        theme = args.get("theme") or ""
         return cls(
             status=QuestionStatus(status) if status in set(QuestionStatus) else None,
             sort=sort if sort in SORTS else "votes",
             q=(args.get("q") or "").strip()[:200],
             page=page,
+            theme=int(theme) if theme.isascii() and theme.isdigit() and len(theme) < 10 else None,
         )
 
     def args(self, **overrides: object) -> dict[str, object]:
         """As query-string arguments, defaults left out."""
-        values = {"statut": self.status or "", "tri": self.sort, "q": self.q, "page": self.page}
+        values = {
+            "statut": self.status or "",
+            "tri": self.sort,
+            "q": self.q,
+            "page": self.page,
+            "theme": self.theme or "",
+        }
         values.update(overrides)
-        defaults = {"statut": "", "tri": "votes", "q": "", "page": 1}
+        defaults = {"statut": "", "tri": "votes", "q": "", "page": 1, "theme": ""}
         return {k: v for k, v in values.items() if v != defaults[k]}
+
+
+@dataclass
+class RowDetails:
+    """What a review row shows beside the question itself."""
+
+    themes: list[Theme] = field(default_factory=list)
+    #: questions merged into this one
+    merged_here: int = 0
+    #: carried over: the later episode it went to; carried in: the episode it came from
+    carried_to: Episode | None = None
+    carried_from: Episode | None = None
 
 
 @dataclass
@@ -76,6 +102,8 @@ class ReviewPage:
     pages: int
     filters: ReviewFilters
     max_id: int
+    details: dict[int, RowDetails] = field(default_factory=dict)
+    themes: list[Theme] = field(default_factory=list)
 
 
 def status_counts(episode_id: int) -> tuple[dict[QuestionStatus, int], int]:
@@ -92,18 +120,28 @@ def status_counts(episode_id: int) -> tuple[dict[QuestionStatus, int], int]:
     return counts, max_id
 
 
-def review_page(episode_id: int, filters: ReviewFilters) -> ReviewPage:
-    """Three statements whatever the size: counts, the page (with authors), rarely a count."""
+def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
+    """Three statements whatever the size: counts, the page (with authors and fates), the
+    cycle's themes with those of the page; on a theme, its count; rarely another count."""
+    episode_id = episode.id
     counts, max_id = status_counts(episode_id)
     conditions = [Question.episode_id == episode_id]
     if filters.status:
         conditions.append(Question.status == filters.status)
     if filters.q:
         conditions.append(Question.text.ilike(contains_pattern(filters.q), escape="\\"))
-    # Without a search the total is already known from the counts: spare a scan.
-    known_total = (
-        None if filters.q else (counts[filters.status] if filters.status else sum(counts.values()))
-    )
+    tagged = list(conditions)
+    if filters.theme:
+        conditions.append(Question.id.in_(question_ids_with_theme(filters.theme)))
+    searching = bool(filters.q)
+    # Without a search the total is already known from the counts (or, on a theme, from
+    # its tags): spare a scan, and let the page's index walk stop at the page.
+    if searching:
+        known_total = None
+    elif filters.theme:
+        known_total = _count_with_theme(filters.theme, tagged)
+    else:
+        known_total = counts[filters.status] if filters.status else sum(counts.values())
     if known_total is not None:
         filters.page = min(filters.page, _pages(known_total))
     order = _ORDER[filters.sort]
@@ -111,7 +149,7 @@ def review_page(episode_id: int, filters: ReviewFilters) -> ReviewPage:
     # sort of bare ids), then fetch those rows with their authors. With a search, the
     # window count gives the total from the same scan.
     # (Only with a search: a window count stops an index walk from ending at the page.)
-    total_column = sa.func.count().over() if filters.q else sa.null()
+    total_column = sa.func.count().over() if searching else sa.null()
     window = (
         sa.select(Question.id, total_column.label("total"))
         .where(*conditions)
@@ -121,7 +159,7 @@ def review_page(episode_id: int, filters: ReviewFilters) -> ReviewPage:
         .subquery()
     )
     rows = db.session.execute(
-        sa.select(Question, window.c.total)
+        _with_fate_links(sa.select(Question, window.c.total))
         .join(window, window.c.id == Question.id)
         .join(Question.attendee)
         .options(contains_eager(Question.attendee))
@@ -133,8 +171,69 @@ def review_page(episode_id: int, filters: ReviewFilters) -> ReviewPage:
         total = rows[0][1]
     else:  # a page past the end of the results: count them once
         total = db.session.scalar(sa.select(sa.func.count()).where(*conditions)) or 0
-    questions = [question for question, _ in rows]
-    return ReviewPage(questions, counts, total, _pages(total), filters, max_id)
+    questions = [row[0] for row in rows]
+    themes, tagged = themes_with_questions(episode.series_id, [q.id for q in questions])
+    details = _details([(row[0].id, *row[2:]) for row in rows], tagged)
+    return ReviewPage(
+        questions, counts, total, _pages(total), filters, max_id, details=details, themes=themes
+    )
+
+
+def _count_with_theme(theme_id: int, conditions: list[sa.ColumnElement[bool]]) -> int:
+    """The questions meeting `conditions` tagged with the theme, counted from its tags."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(QuestionTheme)
+            .join(Question, Question.id == QuestionTheme.question_id)
+            .where(QuestionTheme.theme_id == theme_id, *conditions)
+        )
+        or 0
+    )
+
+
+def _with_fate_links(statement: sa.Select) -> sa.Select:
+    """Add to a select of questions: how many are merged into each, the episode each was
+    carried over to, and the one it was carried from."""
+    copy, origin, merged = _COPY, _ORIGIN, _MERGED
+    merged_here = (
+        sa.select(sa.func.count(merged.id))
+        .where(merged.merged_into_id == Question.id)
+        .correlate(Question)
+        .scalar_subquery()
+    )
+    return (
+        statement.add_columns(merged_here, copy.episode_id, origin.episode_id)
+        .outerjoin(copy, copy.id == Question.carried_to_id)
+        .outerjoin(origin, origin.carried_to_id == Question.id)
+    )
+
+
+def _details(
+    links: list[tuple[int, int | None, int | None, int | None]], tagged: dict[int, list[Theme]]
+) -> dict[int, RowDetails]:
+    """Row details from (question id, merged here, carried to, carried from) and themes."""
+    episodes = {e.id: e for e in (load_programme_view() or _NO_PROGRAMME).episodes}
+    return {
+        question_id: RowDetails(
+            themes=tagged.get(question_id, []),
+            merged_here=merged_here or 0,
+            carried_to=episodes.get(to_episode),
+            carried_from=episodes.get(from_episode),
+        )
+        for question_id, merged_here, to_episode, from_episode in links
+    }
+
+
+def row_details(question_ids: list[int]) -> dict[int, RowDetails]:
+    """Themes, merges and carry-overs of these questions (one row after an action): two
+    queries."""
+    if not question_ids:
+        return {}
+    links = db.session.execute(
+        _with_fate_links(sa.select(Question.id)).where(Question.id.in_(question_ids))
+    ).all()
+    return _details([tuple(row) for row in links], themes_by_question(question_ids))
 
 
 def _pages(total: int) -> int:
@@ -161,50 +260,3 @@ def question_with_author(question_id: int, episode_id: int) -> Question | None:
         .options(contains_eager(Question.attendee))
         .where(Question.id == question_id, Question.episode_id == episode_id)
     ).first()
-
-
-# ---------------------------------------------------------------- actions
-def act_on_question(
-    question_id: int, episode_id: int, action: ReviewAction, facilitator_id: int
-) -> Question:
-    """Apply one review action; vote_count is never touched. LookupError if not found."""
-    with write():
-        question = _question_of_episode(question_id, episode_id)
-        if action.status is not None and question.status != action.status:
-            question.status = action.status
-            if not action.status.in_running_order:
-                question.live_order = None
-            elif question.live_order is None:
-                question.live_order = next_live_order(episode_id)
-        if action.published is not None:
-            question.published = action.published
-        _stamp(question, facilitator_id)
-        record(facilitator_id, action.journal_code, f"question:{question.id}")
-    return question
-
-
-def save_note(question_id: int, episode_id: int, note: str, facilitator_id: int) -> Question:
-    """Replace the private note of a question."""
-    with write():
-        question = _question_of_episode(question_id, episode_id)
-        question.note = note.strip()
-        _stamp(question, facilitator_id)
-        record(facilitator_id, "question.note", f"question:{question.id}", question.note[:200])
-    return question
-
-
-def _stamp(question: Question, facilitator_id: int) -> None:
-    now = utcnow()
-    question.reviewed_at = now
-    question.reviewed_by_id = facilitator_id
-    question.updated_at = now
-
-
-def _question_of_episode(question_id: int, episode_id: int) -> Question:
-    """The question of this episode, or LookupError (never another episode's)."""
-    question = db.session.scalars(
-        sa.select(Question).where(Question.id == question_id, Question.episode_id == episode_id)
-    ).first()
-    if question is None:
-        raise LookupError(question_id)
-    return question

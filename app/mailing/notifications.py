@@ -22,7 +22,7 @@ from flask import current_app, render_template
 from ..calendar.builder import build_calendar, calendar_links, ics_bytes
 from ..extensions import db
 from ..links import episode_url, site_link
-from ..models import Attendee, Episode, OutboxMessage
+from ..models import Attendee, Episode, OutboxMessage, Question
 from ..programme.services import followed_episodes
 from ..timefmt import short_date_fr, time_fr
 from ..vocabulary import MailKind
@@ -361,8 +361,11 @@ def preview_reinstated(episode: Episode) -> Preview:
 
 
 # ---------------------------------------------------------------- after the episode
-def queue_followup(content: FollowupContent, attendee: Attendee, episode: Episode) -> OutboxMessage:
-    """The follow-up ("droit de suite") to one registrant, once per episode."""
+def queue_followup(
+    content: FollowupContent, attendee: Attendee, episode: Episode, own: list[Question]
+) -> OutboxMessage:
+    """The follow-up ("droit de suite") to one registrant, once per episode, leading with
+    what became of their own questions."""
     return _queue_to(
         attendee,
         MailKind.FOLLOWUP,
@@ -371,6 +374,7 @@ def queue_followup(content: FollowupContent, attendee: Attendee, episode: Episod
         episode=episode,
         content=content,
         first_name=attendee.first_name,
+        own=own,
         # Even if the episode's guard were bypassed, the database refuses a second copy.
         dedupe_key=f"followup:{episode.id}:{attendee.id}",
     )

@@ -11,6 +11,7 @@ from ..clock import utcnow
 from ..http import Cache, cache, render, wants_fragment
 from ..identity import current_visitor
 from ..questions.board import question_board
+from ..questions.register import episode_register
 from . import bp
 from .services import (
     ProgrammeSnapshot,
@@ -71,6 +72,7 @@ def episode(slug: str) -> Response:
         now=now,
         episode=found,
         board=question_board(found, current_visitor(), request.args.get("tri"), now),
+        register=episode_register(found, now),
         # Focus follows a sort link the person used, not a refresh they did not ask for.
         focus_sort=wants_fragment() and (request.htmx.trigger or "").startswith("tri-"),
     )

@@ -6,17 +6,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from ..clock import utcnow
 from ..extensions import db
 from ..identity import Visitor
 from ..models import Attendee, Episode, Question, Vote
+from ..programme.services import load_programme_view
 from ..vocabulary import QuestionStatus
 
 #: the two orders of the published list, by their value in the URL (?tri=)
 SORTS = {"votes": "Les plus soutenues", "recentes": "Les plus récentes"}
 DEFAULT_SORT = "votes"
+#: made once (a new alias per call would cost a compilation each time)
+_KEPT, _COPY = aliased(Question, name="kept"), aliased(Question, name="copy")
 
 
 def votes_open(episode: Episode, now: datetime) -> bool:
@@ -56,7 +59,13 @@ def questions_for_attendee(attendee_id: int, now: datetime | None = None) -> lis
     rows = db.session.scalars(
         sa.select(Question)
         .join(Question.episode)
-        .options(contains_eager(Question.episode))
+        .options(
+            contains_eager(Question.episode),
+            # What became of each: the kept question, the later episode, the earlier one.
+            selectinload(Question.merged_into),
+            selectinload(Question.carried_to).joinedload(Question.episode),
+            selectinload(Question.carried_from).joinedload(Question.episode),
+        )
         .where(Question.attendee_id == attendee_id)
         .order_by(Episode.number, Question.created_at, Question.id)
     ).all()
@@ -85,6 +94,20 @@ class PublishedQuestion:
     own: bool
     #: the visitor supports it
     voted: bool
+    status: QuestionStatus = QuestionStatus.NEW
+    written_answer: str = ""
+    replay_seconds: int | None = None
+    #: merged: the question kept in its place (its id, and its text when it is public)
+    merged_into_id: int | None = None
+    merged_into_text: str | None = None
+    #: carried over: the later episode and the question's id there (when public there)
+    carried_to: Episode | None = None
+    carried_to_id: int | None = None
+
+    @property
+    def open_to_votes(self) -> bool:
+        """Still a question of its own (not merged nor carried over)."""
+        return self.status.open_to_votes
 
 
 @dataclass
@@ -115,11 +138,14 @@ def question_board(
         if attendee_id is not None
         else sa.false()
     )
+    # Questions merged or carried elsewhere come last, as pointers to where they went.
+    pointer = Question.status.in_([QuestionStatus.MERGED, QuestionStatus.CARRIED_OVER])
     order = (
-        (Question.vote_count.desc(), Question.created_at, Question.id)
+        (pointer, Question.vote_count.desc(), Question.created_at, Question.id)
         if sort == "votes"
-        else (Question.created_at.desc(), Question.id.desc())
+        else (pointer, Question.created_at.desc(), Question.id.desc())
     )
+    kept, copy = _KEPT, _COPY
     rows = db.session.execute(
         sa.select(
             Question.id,
@@ -129,14 +155,30 @@ def question_board(
             Question.created_at,
             Question.status,
             Question.attendee_id,
+            Question.written_answer,
+            Question.replay_seconds,
+            Question.merged_into_id,
+            sa.case((kept.published.is_(True), kept.text)).label("kept_text"),
+            copy.episode_id.label("copy_episode_id"),
+            sa.case((copy.published.is_(True), copy.id)).label("copy_id"),
             Attendee.first_name,
             Attendee.last_name,
             voted.label("voted"),
         )
         .join(Attendee, Attendee.id == Question.attendee_id)
-        .where(Question.episode_id == episode.id, Question.published.is_(True))
+        .outerjoin(kept, kept.id == Question.merged_into_id)
+        .outerjoin(copy, copy.id == Question.carried_to_id)
+        .where(
+            Question.episode_id == episode.id,
+            Question.published.is_(True),
+            # Declined questions leave the page (the facilitator's decline unpublishes them;
+            # this holds whatever the row says).
+            Question.status != QuestionStatus.DISMISSED,
+        )
         .order_by(*order)
     ).all()
+    view = load_programme_view()
+    episodes = {e.id: e for e in view.episodes} if view else {}
     is_open = votes_open(episode, now)
     board = QuestionBoard(
         episode=episode,
@@ -153,9 +195,16 @@ def question_board(
                 author=f"{row.first_name} {row.last_name}" if row.show_name else None,
                 vote_count=row.vote_count,
                 created_at=row.created_at,
-                answered=row.status == QuestionStatus.ANSWERED,
+                answered=row.status.answered,
                 own=_own(visitor, row.id, row.attendee_id),
                 voted=bool(row.voted),
+                status=row.status,
+                written_answer=row.written_answer,
+                replay_seconds=row.replay_seconds,
+                merged_into_id=row.merged_into_id,
+                merged_into_text=row.kept_text,
+                carried_to=episodes.get(row.copy_episode_id),
+                carried_to_id=row.copy_id,
             )
         )
     return board

@@ -13,6 +13,7 @@ from ..models import Episode, Question, Registration, Vote
 from ..refusals import Refusal
 from ..vocabulary import QuestionStatus
 from .board import votes_open
+from .merges import detach_merges, recount_votes, withdraw_support
 
 
 class QuestionsClosed(Refusal):
@@ -38,6 +39,21 @@ class NotVotable(Refusal):
     """Not a published question of someone else."""
 
     message = "Vous ne pouvez pas voter pour votre propre question."
+
+
+class NoLongerVotable(Refusal):
+    """Merged into another, carried over to a later episode, or declined."""
+
+    message = "Cette question ne reçoit plus de votes : son sort est réglé."
+
+
+class SettledElsewhere(Refusal):
+    """A carried-over question lives on in the later episode: it changes there."""
+
+    message = (
+        "Cette question a été reportée à un épisode suivant : "
+        "modifiez-la ou retirez-la depuis cet épisode."
+    )
 
 
 @dataclass
@@ -109,13 +125,22 @@ def update_question(question_id: int, text: str, show_name: bool) -> Question | 
         if question is None:
             return None
         _lock_episode_open(question.episode_id)
+        if question.status == QuestionStatus.CARRIED_OVER:
+            raise SettledElsewhere
         if question.text != text:
             question.text = text
+            # A merge was made for the old wording: it is undone, and lent votes leave.
+            detach_merges(sa.select(Question.id).where(Question.id == question_id))
             if question.published or question.status != QuestionStatus.NEW:
                 question.published = False
                 question.status = QuestionStatus.NEW
                 question.reviewed_at = None
                 question.live_order = None
+                question.merged_into_id = None
+                question.replay_seconds = None
+                question.written_answer = ""
+                question.decline_reason = None
+                question.decline_detail = ""
             db.session.execute(sa.delete(Vote).where(Vote.question_id == question_id))
             question.vote_count = 0
         question.show_name = show_name
@@ -130,24 +155,12 @@ def withdraw_question(question_id: int) -> bool:
         if question is None:
             return False
         _lock_episode_open(question.episode_id)
+        if question.status == QuestionStatus.CARRIED_OVER:
+            raise SettledElsewhere
+        detach_merges(sa.select(Question.id).where(Question.id == question_id))
         db.session.execute(sa.delete(Vote).where(Vote.question_id == question_id))
         db.session.execute(sa.delete(Question).where(Question.id == question_id))
     return True
-
-
-def recount_votes(question_ids: list[int]) -> None:
-    """Set vote_count from the Vote rows, in the current transaction."""
-    if not question_ids:
-        return
-    count = (
-        sa.select(sa.func.count(Vote.id))
-        .where(Vote.question_id == Question.id)
-        .correlate(Question)
-        .scalar_subquery()
-    )
-    db.session.execute(
-        sa.update(Question).where(Question.id.in_(question_ids)).values(vote_count=count)
-    )
 
 
 @dataclass
@@ -170,6 +183,8 @@ def set_vote(question_id: int, attendee_id: int, support: bool) -> VoteState:
         question = _locked_question(question_id)
         if question is None or not question.published or question.attendee_id == attendee_id:
             raise NotVotable
+        if not question.status.open_to_votes:
+            raise NoLongerVotable
         episode = db.session.get(Episode, question.episode_id)
         if episode is None or not votes_open(episode, utcnow()):
             raise VotesClosed
@@ -180,11 +195,7 @@ def set_vote(question_id: int, attendee_id: int, support: bool) -> VoteState:
                 ["question_id", "attendee_id"],
             )
         else:
-            db.session.execute(
-                sa.delete(Vote).where(
-                    Vote.question_id == question_id, Vote.attendee_id == attendee_id
-                )
-            )
+            withdraw_support(question_id, attendee_id)
         recount_votes([question_id])
         count = db.session.scalar(sa.select(Question.vote_count).where(Question.id == question_id))
     return VoteState(question_id, int(count or 0), support)

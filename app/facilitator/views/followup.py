@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, flash, redirect, request, url_for
 
+from ...converters import db_int
 from ...http import render
 from ...models import Episode
 from ...programme.services import episode_or_404
@@ -13,7 +14,7 @@ from ..episodes import recipient_count
 from ..followup import (
     FollowupRefused,
     followup_content,
-    render_followup,
+    preview_followup,
     send_followup_to_registrants,
 )
 from ..journal import facilitator_email
@@ -36,12 +37,14 @@ def followup(slug: str) -> Response:
 
 def _preview(episode: Episode, error: str | None = None) -> Response:
     content = followup_content(episode)
+    preview = preview_followup(content, request.args.get("pour", type=db_int))
     return render(
         "facilitator/followup.html",
         status=409 if error else 200,
         episode=episode,
         content=content,
-        preview_text=render_followup(content, "Prénom")[0],
+        preview=preview,
+        preview_text=preview.text,
         recipients=recipient_count(episode.id, MailTopic.FOLLOWUP),
         sent_by=facilitator_email(episode.followup_sent_by_id),
         error=error,

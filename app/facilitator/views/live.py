@@ -1,4 +1,5 @@
-"""The running order, the live view for screen sharing, the printable sheet."""
+"""The running order, the live view for screen sharing (driven from the running order or
+from itself, with the keyboard), the printable sheet."""
 
 from __future__ import annotations
 
@@ -6,24 +7,25 @@ from flask import Response, flash, redirect, render_template, request, url_for
 
 from ...converters import db_int
 from ...http import refuse, render, wants_fragment
+from ...models import Episode
 from ...programme.services import episode_or_404
-from ...vocabulary import OrderMove, ReviewAction
+from ...vocabulary import OrderMove, ScreenMove
 from .. import bp
-from ..review import act_on_question
-from ..running_order import move_in_order, running_order
-from . import found, me
+from ..fates import answer_on_air_live
+from ..running_order import move_in_order, running_order, screen, show_on_screen
+from . import found, me, safe_next
 
 
 @bp.get("/episodes/<slug>/ordre")
 def order(slug: str) -> Response:
-    """The retained questions in the order they will be asked."""
+    """The retained questions in the order they will be asked, and what is on screen."""
     episode = episode_or_404(slug)
     return render(
         "facilitator/order.html",
         "facilitator/_order_list.html",
         targets=("running-order",),
         episode=episode,
-        questions=running_order(episode.id),
+        live=screen(episode.id),
     )
 
 
@@ -43,37 +45,64 @@ def move(slug: str) -> Response:
     return render(
         "facilitator/_order_list.html",
         episode=episode,
-        questions=running_order(episode.id),
+        live=screen(episode.id),
         moved=question_id if moved else None,
     )
 
 
 @bp.get("/episodes/<slug>/direct")
-def live(slug: str) -> str:
-    """One question at a time, large, for screen sharing."""
+def live(slug: str) -> Response:
+    """Full screen for screen sharing: the question on screen, its votes, the next ones.
+    Polled every few seconds; nothing new answers 204."""
     episode = episode_or_404(slug)
-    questions = running_order(episode.id)
-    position = max(1, min(request.args.get("n", type=db_int, default=1), max(len(questions), 1)))
-    return render_template(
+    shown = screen(episode.id)
+    if wants_fragment("live-screen") and request.args.get("etat") == shown.signature:
+        return Response(status=204)
+    return render(
         "facilitator/live.html",
+        "facilitator/_live_screen.html",
+        targets=("live-screen",),
         episode=episode,
-        question=questions[position - 1] if questions else None,
-        position=position,
-        total=len(questions),
+        live=shown,
     )
 
 
 @bp.post("/episodes/<slug>/direct")
 def live_answered(slug: str) -> Response:
-    """Mark the shown question answered, then show the next one."""
+    """Mark the question on screen answered on air, at this moment of the live; the screen
+    moves on to the next one."""
     episode = episode_or_404(slug)
     question_id = request.form.get("question_id", type=db_int)
-    position = request.form.get("n", type=db_int, default=1)
     if question_id is None:
         refuse(400, "Question non précisée : rechargez la page et réessayez.")
-    found(act_on_question, question_id, episode.id, ReviewAction.ANSWERED, me())
-    total = len(running_order(episode.id))
-    return redirect(url_for(".live", slug=slug, n=min(position + 1, max(total, 1))), code=303)
+    found(answer_on_air_live, question_id, episode.id, me())
+    return _driven(episode, f"Question n° {question_id} répondue en direct.")
+
+
+@bp.post("/episodes/<slug>/direct/ecran")
+def show(slug: str) -> Response:
+    """Put a question of the running order on screen, or the previous or next one."""
+    episode = episode_or_404(slug)
+    question_id = request.form.get("question_id", type=db_int)
+    direction = request.form.get("direction", "")
+    if question_id is None and direction not in set(ScreenMove):
+        refuse(400, "Question non précisée : rechargez la page et réessayez.")
+    step = ScreenMove(direction).step if direction in set(ScreenMove) else 0
+    shown = show_on_screen(episode.id, me(), question_id=question_id, step=step)
+    message = "Pas d’autre question de ce côté." if shown is None else None
+    return _driven(episode, message or f"À l’écran : question n° {shown.id}.")
+
+
+def _driven(episode: Episode, message: str) -> Response:
+    """After a move on air: the part of the page that asked, else back where it came from."""
+    if wants_fragment("running-order"):
+        live = screen(episode.id)
+        return render("facilitator/_order_list.html", episode=episode, live=live, said=message)
+    if wants_fragment("live-screen"):
+        return render("facilitator/_live_screen.html", episode=episode, live=screen(episode.id))
+    flash(message, "success")
+    back = safe_next(request.form.get("back")) or url_for(".live", slug=episode.slug)
+    return redirect(back, code=303)
 
 
 @bp.get("/episodes/<slug>/impression")

@@ -12,14 +12,14 @@ from ...models import Episode, Question
 from ...programme.services import episode_or_404
 from ...vocabulary import ReviewAction
 from .. import bp
+from ..acting import act_on_question, save_note
 from ..forms import NoteForm
 from ..review import (
     ReviewFilters,
-    act_on_question,
     new_questions_since,
     question_with_author,
     review_page,
-    save_note,
+    row_details,
     status_counts,
 )
 from . import back_to, found, me
@@ -29,7 +29,7 @@ from . import back_to, found, me
 def review(slug: str) -> Response:
     """An episode's questions: filter, sort, search, paginate, act in place."""
     episode = episode_or_404(slug)
-    view = review_page(episode.id, ReviewFilters.from_args(request.args))
+    view = review_page(episode, ReviewFilters.from_args(request.args))
     return render(
         "facilitator/review.html",
         "facilitator/_question_list.html",
@@ -43,14 +43,20 @@ def review(slug: str) -> Response:
 
 @bp.post("/episodes/<slug>/questions/<int:question_id>")
 def act(slug: str, question_id: int) -> Response:
-    """Retenir, marquer répondue, écarter, remettre en nouvelle, publier, dépublier."""
+    """Retenir, marquer répondue en direct, remettre en nouvelle, publier, dépublier."""
     episode = episode_or_404(slug)
     try:
         action = ReviewAction(request.form.get("action", ""))
     except ValueError:
         refuse(400, "Action inconnue : rechargez la page et réessayez.")
-    found(act_on_question, question_id, episode.id, action, me())
-    return _question_answer(episode, question_id, f"Question n° {question_id} {action.done}.")
+    seen = request.form.get("revision", type=db_int)
+    note = found(act_on_question, question_id, episode.id, action, me(), seen)
+    return question_answer(episode, question_id, done_message(question_id, action.done, note))
+
+
+def done_message(question_id: int, done: str, note: str = "") -> str:
+    """What the announcement says after an action (and who acted first, if someone did)."""
+    return f"Question n° {question_id} {done}." + (f" {note}" if note else "")
 
 
 @bp.post("/episodes/<slug>/questions/<int:question_id>/note")
@@ -63,26 +69,26 @@ def note(slug: str, question_id: int) -> Response:
             back_to(url_for(".review", slug=slug)),
             form.note.errors[0],
             category="error",
-            fragment=lambda: _row(episode, _question_or_404(question_id, episode), "", form, 422),
+            fragment=lambda: _row(episode, question_or_404(question_id, episode), "", form, 422),
         )
     found(save_note, question_id, episode.id, form.note.data or "", me())
     message = f"Note de la question n° {question_id} enregistrée."
-    return _question_answer(episode, question_id, message)
+    return question_answer(episode, question_id, message)
 
 
-def _question_or_404(question_id: int, episode: Episode) -> Question:
+def question_or_404(question_id: int, episode: Episode) -> Question:
     question = question_with_author(question_id, episode.id)
     if question is None:
         refuse(404, "Cette question n’existe pas ou plus.")
     return question
 
 
-def _question_answer(episode: Episode, question_id: int, message: str) -> Response:
+def question_answer(episode: Episode, question_id: int, message: str) -> Response:
     """htmx: the row again, with the counts and the announcement out of band; else 303."""
     return after_post(
         back_to(url_for(".review", slug=episode.slug)),
         message,
-        fragment=lambda: _row(episode, _question_or_404(question_id, episode), message),
+        fragment=lambda: _row(episode, question_or_404(question_id, episode), message),
     )
 
 
@@ -98,6 +104,7 @@ def _row(
         "facilitator/_question_updated.html",
         episode=episode,
         question=question,
+        details=row_details([question.id])[question.id],
         counts=status_counts(episode.id)[0],
         filters=ReviewFilters.from_args(dict(parse_qsl(urlsplit(back).query))),
         back=back,

@@ -1,4 +1,5 @@
-// The facilitator's space: keyboard shortcuts, live-view arrows, printing, single submits.
+// The facilitator's space: keyboard shortcuts, live-view arrows, full screen, printing,
+// single submits.
 // Everything here is an enhancement: each action is also a real button or link.
 (function () {
   "use strict";
@@ -75,17 +76,24 @@
     }
   }, true);
 
-  // Live view: arrow keys follow the previous / next links.
+  // Live view and running order: the arrow keys (and a presenter's clicker, which sends
+  // Page Up / Page Down) press "previous" and "next", which move what the live view shows.
+  var CLICKER = { PageDown: "ArrowRight", PageUp: "ArrowLeft" };
   document.addEventListener("keydown", function (event) {
     if (!document.querySelector("[data-live]") || typing(event.target)) return;
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    var link = null;
-    if (event.key === "ArrowRight") link = document.querySelector("[data-live-next]");
-    if (event.key === "ArrowLeft") link = document.querySelector("[data-live-prev]");
-    if (link) {
-      event.preventDefault();
-      window.location.assign(link.href);
-    }
+    if (event.ctrlKey || event.metaKey || event.altKey || event.shiftKey) return;
+    var key = CLICKER[event.key] || event.key;
+    var button = document.querySelector('[data-live-key="' + key + '"]');
+    if (!button) return;
+    event.preventDefault();
+    if (button.getAttribute("aria-disabled") !== "true") button.click();
+  });
+
+  // Live view: full screen on request (hidden without JavaScript: the browser's F11 works).
+  document.querySelectorAll("[data-fullscreen]").forEach(function (button) {
+    if (!document.documentElement.requestFullscreen) return;
+    button.hidden = false;
+    button.addEventListener("click", function () { document.documentElement.requestFullscreen(); });
   });
 
   // Print button (hidden without JavaScript: the browser's own print works too).

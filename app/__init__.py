@@ -170,6 +170,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["timestamp_fr"] = timefmt.timestamp_fr
     app.jinja_env.filters["replay_time"] = timefmt.replay_time
     app.jinja_env.filters["fr"] = french_spacing
+    app.jinja_env.filters["number_fr"] = timefmt.number_fr
     app.jinja_env.globals["slot_fr"] = timefmt.slot_fr
 
     def asset(filename: str) -> str:

@@ -41,6 +41,11 @@ KEYED_HEADERS = (
 )
 #: entries kept per worker (each page, its fragments and sorts, of each version)
 MAX_ENTRIES = 256
+#: and the bytes they may hold together: a worker's memory is budgeted (under 100 MB), and
+#: every query string is a key of its own
+MAX_BYTES = 8 * 1024 * 1024
+#: an answer larger than this is served but not kept
+MAX_ENTRY_BYTES = 512 * 1024
 
 
 @dataclass
@@ -63,6 +68,8 @@ class SharedPageCache:
         self.app = app
         self.wsgi_app = wsgi_app
         self.entries: OrderedDict[tuple, Entry] = OrderedDict()
+        #: the bytes of the bodies kept
+        self.size = 0
         self.cookie_name = app.config["SESSION_COOKIE_NAME"]
 
     # ---------------------------------------------------------------- the way in
@@ -158,12 +165,17 @@ class SharedPageCache:
         finally:
             if hasattr(result, "close"):
                 result.close()
+        if len(body) > MAX_ENTRY_BYTES:
+            return [body]
         etag = next((value for name, value in headers if name.lower() == "etag"), None)
+        replaced = self.entries.pop(key, None)
+        self.size += len(body) - (len(replaced.body) if replaced else 0)
         self.entries[key] = Entry(
             captured["status"], list(headers), body, etag, version, fresh_until
         )
-        while len(self.entries) > MAX_ENTRIES:
-            self.entries.popitem(last=False)
+        while len(self.entries) > MAX_ENTRIES or self.size > MAX_BYTES:
+            _, dropped = self.entries.popitem(last=False)
+            self.size -= len(dropped.body)
         return [body]
 
 

@@ -1,4 +1,4 @@
-"""French formatting of dates and times, always shown in Europe/Paris."""
+"""French formatting of dates and times (always shown in Europe/Paris) and of numbers."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -72,3 +73,8 @@ def parse_replay_time(text: str) -> int:
     if seconds > MAX_REPLAY_SECONDS:
         raise ValueError("Ce moment dépasse la durée d’un direct (24 heures au plus).")
     return seconds
+
+
+def number_fr(number: int) -> str:
+    """A count as French writes it: 3 300 (a narrow no-break space between thousands)."""
+    return format_decimal(number, locale="fr_FR")

@@ -404,3 +404,39 @@ def test_no_javascript_path(live_app: Flask, no_js: Page, page: Page, base_url: 
     )
     expect(page.locator(f"#vote-{published}-compte")).to_contain_text("1 vote")
     assert_accessible_without_js(page, checker, "no-JS voted")
+
+
+def test_a_long_list_shows_fifty_then_more_in_place_from_the_keyboard(
+    live_app: Flask, page: Page, base_url: str, author: int
+) -> None:
+    with live_app.app_context():
+        episode_id = db.session.scalar(sa.select(Episode.id).filter_by(number=1))
+        db.session.execute(
+            sa.insert(Question),
+            [
+                dict(
+                    episode_id=episode_id,
+                    attendee_id=author,
+                    text=f"Question publiée numéro {n:03d}",
+                    published=True,
+                    vote_count=100 - n,
+                )
+                for n in range(1, 71)
+            ],
+        )
+        db.session.commit()
+    page.goto(base_url + "/episodes/plateformes-civictech")
+    items = page.locator(".published-question .question-text")
+    expect(items).to_have_count(50)
+    expect(page.locator(".more-questions")).to_contain_text("50 questions affichées sur 70.")
+    more = page.get_by_role("link", name="Voir les 20 questions suivantes")
+    more.focus()
+    page.keyboard.press("Enter")
+    expect(items).to_have_count(70)
+    # Focus goes to the first question added, where reading goes on; the address follows.
+    expect(items.nth(50)).to_have_text("Question publiée numéro 051")
+    expect(items.nth(50)).to_be_focused()
+    expect(page).to_have_url(re.compile(r"\?voir=70$"))
+    expect(page.get_by_role("link", name=re.compile("questions suivantes"))).to_have_count(0)
+    assert_accessible(page, "seventy published questions")
+    screenshot(page, "questions-voir-suivantes")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app.extensions import db
 from app.facilitator.export import neutralise, to_csv
+from app.models import Question
 from tests.support.http import normalise_spaces
 
 
@@ -79,9 +82,47 @@ def test_questions_export(
     rows = read_csv(response.get_data())
     assert len(rows) == 3
     assert rows[1][1] == "'+33 : que pensez-vous des « civic tech » ?"
-    assert rows[1][2:5] == ["retenue", "non", "7"]
-    assert rows[1][6] == "Zoé Hébert"
+    assert rows[1][2:6] == ["retenue", "", "non", "7"]
+    assert rows[1][7] == "Zoé Hébert"
     assert rows[2][1] == "'@tous : et l’exclusion numérique ?" and rows[2][2] == "écartée"
+    assert rows[2][3] == "non précisé"
+
+
+def test_questions_export_says_what_became_of_each_question(
+    facilitator_client: FlaskClient, programme: Flask, make_attendee, make_question
+) -> None:
+    """The fate column: the moment on air, the written answer, the merge, the carry-over,
+    the reason of a decline (with its words); and the file streams, a batch at a time."""
+    author, _ = make_attendee(first_name="Zoé", last_name="Hébert")
+    ids = {
+        name: make_question(f"Question {name}", attendee_id=author)
+        for name in ("direct", "ecrit", "gardee", "fusionnee", "reportee", "ecartee")
+    }
+    later = make_question("Question reportee (copie)", attendee_id=author, episode=3)
+    with programme.app_context():
+        rows = {q.id: q for q in db.session.scalars(sa.select(Question))}
+        rows[ids["direct"]].status, rows[ids["direct"]].replay_seconds = "repondue", 754
+        rows[ids["ecrit"]].status = "ecrit"
+        rows[ids["ecrit"]].written_answer = "Voir le guide de la CNDP, page 12."
+        rows[ids["fusionnee"]].status = "fusionnee"
+        rows[ids["fusionnee"]].merged_into_id = ids["gardee"]
+        rows[ids["reportee"]].status = "reportee"
+        rows[ids["reportee"]].carried_to_id = later
+        rows[ids["ecartee"]].status = "ecartee"
+        rows[ids["ecartee"]].decline_reason = "hors_sujet"
+        rows[ids["ecartee"]].decline_detail = "Traité à l’épisode 6"
+        db.session.commit()
+    response = facilitator_client.get("/animation/episodes/plateformes-civictech/questions.csv")
+    assert response.is_streamed
+    fates = {row[1]: row[3] for row in read_csv(response.get_data())[1:]}
+    assert fates == {
+        "Question direct": "à 12:34 du direct",
+        "Question ecrit": "Voir le guide de la CNDP, page 12.",
+        "Question gardee": "",
+        "Question fusionnee": f"fusionnée dans la question n° {ids['gardee']}",
+        "Question reportee": "reportée à l’épisode 3",
+        "Question ecartee": "hors sujet — Traité à l’épisode 6",
+    }
 
 
 def test_registrants_list_searches_filters_and_paginates(

@@ -122,3 +122,34 @@ def test_only_answers_that_may_be_shared_are_kept(programme: Flask, client: Flas
         assert missing.status_code == 404 and missing.headers.get("X-Cache") == "miss"
     assert "X-Cache" not in client.get("/inscription").headers  # a form: never shared
     assert "X-Cache" not in client.post("/", data={}).headers
+
+
+def test_any_number_of_query_strings_cannot_fill_a_workers_memory(
+    programme: Flask, client: FlaskClient, monkeypatch
+) -> None:
+    """Each query string is a key of its own: the cache holds a bounded number of bytes,
+    forgetting the oldest, and the page last asked for is still served from it."""
+    from app import pagecache
+
+    page_size = len(client.get(EPISODE).get_data())
+    monkeypatch.setattr(pagecache, "MAX_BYTES", 10 * page_size)
+    cache = programme.wsgi_app
+    for n in range(60):
+        assert client.get(f"{EPISODE}?n={n}").status_code == 200
+    assert cache.size <= 10 * page_size
+    assert 5 <= len(cache.entries) <= 10
+    assert cache.size == sum(len(entry.body) for entry in cache.entries.values())
+    assert client.get(f"{EPISODE}?n=59").headers["X-Cache"] == "hit"
+    assert client.get(f"{EPISODE}?n=0").headers["X-Cache"] == "miss"
+
+
+def test_a_very_large_answer_is_served_but_not_kept(
+    programme: Flask, client: FlaskClient, monkeypatch
+) -> None:
+    from app import pagecache
+
+    monkeypatch.setattr(pagecache, "MAX_ENTRY_BYTES", 1000)
+    first = client.get(EPISODE)
+    assert first.status_code == 200 and len(first.get_data()) > 1000
+    assert client.get(EPISODE).headers["X-Cache"] == "miss"
+    assert programme.wsgi_app.size == 0

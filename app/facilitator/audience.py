@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from ..database import contains_pattern
 from ..extensions import db
@@ -57,17 +59,31 @@ def registrants_page(q: str, episode_id: int | None, page: int) -> RegistrantsPa
     return RegistrantsPage([(a, numbers.get(a.id, [])) for a in attendees], total, page, pages)
 
 
-def registrants_for_export(episode_id: int | None) -> list[tuple[Attendee, list[int]]]:
-    """Every attendee (of one episode, if given) with their episode numbers."""
-    attendees = list(
-        db.session.scalars(
-            sa.select(Attendee)
-            .where(*_registrant_conditions("", episode_id))
-            .order_by(Attendee.last_name, Attendee.first_name, Attendee.id)
-        )
-    )
+#: rows read from the database at a time while an export streams
+EXPORT_BATCH = 500
+
+
+def registrants_for_export(episode_id: int | None) -> Iterator[tuple[sa.Row, list[int]]]:
+    """Every attendee (of one episode, if given) with their episode numbers, read a batch
+    at a time (plain rows: nothing kept once written)."""
     numbers = _episode_numbers(None)
-    return [(a, numbers.get(a.id, [])) for a in attendees]
+    rows = db.session.execute(
+        sa.select(
+            Attendee.id,
+            Attendee.last_name,
+            Attendee.first_name,
+            Attendee.email,
+            Attendee.organisation,
+            Attendee.organisation_kind,
+            Attendee.job_title,
+            Attendee.created_at,
+        )
+        .where(*_registrant_conditions("", episode_id))
+        .order_by(Attendee.last_name, Attendee.first_name, Attendee.id)
+        .execution_options(yield_per=EXPORT_BATCH)
+    )
+    for row in rows:
+        yield row, numbers.get(row.id, [])
 
 
 def _episode_numbers(attendee_ids: list[int] | None) -> dict[int, list[int]]:
@@ -87,17 +103,44 @@ def _episode_numbers(attendee_ids: list[int] | None) -> dict[int, list[int]]:
     return numbers
 
 
-def questions_for_export(episode_id: int) -> list[tuple[Question, Attendee]]:
-    """Every question of an episode with its author, oldest first."""
-    return [
-        (question, attendee)
-        for question, attendee in db.session.execute(
-            sa.select(Question, Attendee)
-            .join(Attendee, Attendee.id == Question.attendee_id)
-            .where(Question.episode_id == episode_id)
-            .order_by(Question.id)
+#: the question a carried-over one became, for its episode's number
+_COPY = aliased(Question, name="copy")
+_LATER = aliased(Episode, name="later")
+
+
+def questions_for_export(episode_id: int) -> Iterator[sa.Row]:
+    """Every question of an episode with its author and fate, oldest first, read a batch
+    at a time."""
+    copy, later = _COPY, _LATER
+    yield from db.session.execute(
+        sa.select(
+            Question.id,
+            Question.text,
+            Question.status,
+            Question.published,
+            Question.vote_count,
+            Question.live_order,
+            Question.show_name,
+            Question.note,
+            Question.created_at,
+            Question.replay_seconds,
+            Question.written_answer,
+            Question.merged_into_id,
+            Question.decline_reason,
+            Question.decline_detail,
+            later.number.label("carried_to_number"),
+            Attendee.first_name,
+            Attendee.last_name,
+            Attendee.organisation,
+            Attendee.email,
         )
-    ]
+        .join(Attendee, Attendee.id == Question.attendee_id)
+        .outerjoin(copy, copy.id == Question.carried_to_id)
+        .outerjoin(later, later.id == copy.episode_id)
+        .where(Question.episode_id == episode_id)
+        .order_by(Question.id)
+        .execution_options(yield_per=EXPORT_BATCH)
+    )
 
 
 def registrant_count(episode_id: int) -> int:

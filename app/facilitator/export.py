@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-from flask import Response
+import sqlalchemy as sa
+from flask import Response, stream_with_context
 
-from ..models import Attendee, Question
-from ..timefmt import timestamp_fr
-from ..vocabulary import OrganisationKind
+from ..timefmt import replay_time, timestamp_fr
+from ..vocabulary import DeclineReason, OrganisationKind, QuestionStatus
 
 #: a cell starting with one of these is a formula for a spreadsheet (CSV injection)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -25,20 +25,34 @@ def neutralise(value: object) -> object:
     return value
 
 
-def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    """UTF-8 with BOM, ';' separator, CRLF line ends (what French Excel expects)."""
+#: lines written before a chunk of the download leaves (the file is never whole in memory)
+CHUNK_LINES = 500
+
+
+def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[bytes]:
+    """UTF-8 with BOM, ';' separator, CRLF line ends (what French Excel expects), a few
+    hundred lines at a time."""
     buffer = io.StringIO()
     buffer.write(BOM)
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow([neutralise(cell) for cell in header])
-    for row in rows:
+    for count, row in enumerate(rows, 1):
         writer.writerow([neutralise(cell) for cell in row])
-    return buffer.getvalue().encode("utf-8")
+        if count % CHUNK_LINES == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
 
 
-def csv_download(body: bytes, filename: str) -> Response:
-    """Serve CSV as a download."""
-    response = Response(body, content_type="text/csv; charset=utf-8")
+def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """The whole file at once."""
+    return b"".join(csv_chunks(header, rows))
+
+
+def csv_download(chunks: Iterator[bytes], filename: str) -> Response:
+    """Serve CSV as a download, streamed while the rows are read."""
+    response = Response(stream_with_context(chunks), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -47,7 +61,7 @@ def _when(moment: datetime | None) -> str:
     return timestamp_fr(moment) if moment else ""
 
 
-def registrants_csv(rows: list[tuple[Attendee, list[int]]]) -> bytes:
+def registrants_csv(rows: Iterable[tuple[sa.Row, list[int]]]) -> Iterator[bytes]:
     """One line per attendee."""
     header = [
         "Nom",
@@ -59,7 +73,7 @@ def registrants_csv(rows: list[tuple[Attendee, list[int]]]) -> bytes:
         "Épisodes",
         "Inscription (heure de Paris)",
     ]
-    return to_csv(
+    return csv_chunks(
         header,
         (
             [
@@ -77,12 +91,29 @@ def registrants_csv(rows: list[tuple[Attendee, list[int]]]) -> bytes:
     )
 
 
-def questions_csv(rows: list[tuple[Question, Attendee]]) -> bytes:
-    """One line per question, with its author and review state."""
+def _fate(row: sa.Row) -> str:
+    """What became of a question, in the words of the review."""
+    if row.status == QuestionStatus.ANSWERED and row.replay_seconds is not None:
+        return f"à {replay_time(row.replay_seconds)} du direct"
+    if row.status == QuestionStatus.WRITTEN:
+        return row.written_answer
+    if row.status == QuestionStatus.MERGED and row.merged_into_id:
+        return f"fusionnée dans la question n° {row.merged_into_id}"
+    if row.status == QuestionStatus.CARRIED_OVER and row.carried_to_number:
+        return f"reportée à l’épisode {row.carried_to_number}"
+    if row.status == QuestionStatus.DISMISSED:
+        reason = DeclineReason(row.decline_reason).label if row.decline_reason else "non précisé"
+        return " — ".join(part for part in (reason, row.decline_detail) if part)
+    return ""
+
+
+def questions_csv(rows: Iterable[sa.Row]) -> Iterator[bytes]:
+    """One line per question, with its author, review state and fate."""
     header = [
         "N°",
         "Question",
         "Statut",
+        "Sort (moment, réponse écrite, motif…)",
         "Publiée",
         "Votes",
         "Ordre du direct",
@@ -93,23 +124,24 @@ def questions_csv(rows: list[tuple[Question, Attendee]]) -> bytes:
         "Note privée",
         "Envoyée le (heure de Paris)",
     ]
-    return to_csv(
+    return csv_chunks(
         header,
         (
             [
-                question.id,
-                question.text,
-                question.status.label,
-                "oui" if question.published else "non",
-                question.vote_count,
-                question.live_order or "",
-                attendee.full_name,
-                attendee.organisation,
-                attendee.email,
-                "oui" if question.show_name else "non",
-                question.note,
-                _when(question.created_at),
+                row.id,
+                row.text,
+                QuestionStatus(row.status).label,
+                _fate(row),
+                "oui" if row.published else "non",
+                row.vote_count,
+                row.live_order or "",
+                f"{row.first_name} {row.last_name}",
+                row.organisation,
+                row.email,
+                "oui" if row.show_name else "non",
+                row.note,
+                _when(row.created_at),
             ]
-            for question, attendee in rows
+            for row in rows
         ),
     )

@@ -71,10 +71,17 @@ def episode(slug: str) -> Response:
         view=load_programme_view(),
         now=now,
         episode=found,
-        board=question_board(found, current_visitor(), request.args.get("tri"), now),
+        board=question_board(
+            found,
+            current_visitor(),
+            request.args.get("tri"),
+            now,
+            request.args.get("voir", type=int),
+        ),
         register=episode_register(found, now),
         # Focus follows a sort link the person used, not a refresh they did not ask for.
         focus_sort=wants_fragment() and (request.htmx.trigger or "").startswith("tri-"),
+        focus_more=wants_fragment() and request.htmx.trigger == "voir-suivantes",
     )
     response.add_etag()
     return response.make_conditional(request)

@@ -18,6 +18,10 @@ from ..vocabulary import QuestionStatus
 #: the two orders of the published list, by their value in the URL (?tri=)
 SORTS = {"votes": "Les plus soutenues", "recentes": "Les plus récentes"}
 DEFAULT_SORT = "votes"
+#: published questions shown at first, and added by each "voir les suivantes"
+SHOWN_STEP = 50
+#: the longest list a page shows (20 steps)
+MOST_SHOWN = 1_000
 #: made once (a new alias per call would cost a compilation each time)
 _KEPT, _COPY = aliased(Question, name="kept"), aliased(Question, name="copy")
 
@@ -122,12 +126,39 @@ class QuestionBoard:
     votes_open: bool = True
     #: "anonymous", "limited" or "full"
     visitor_kind: str = "anonymous"
+    #: how many are published in all (the list shows the first of them)
+    total: int = 0
+
+    @property
+    def more(self) -> int:
+        """How many the next "voir les suivantes" adds (0: all are shown)."""
+        return max(0, min(SHOWN_STEP, min(self.total, MOST_SHOWN) - len(self.questions)))
+
+    @property
+    def first_added(self) -> int | None:
+        """The position of the first question the last "voir les suivantes" added (the
+        list grows by whole steps, the last one by what is left)."""
+        shown = len(self.questions)
+        if shown <= SHOWN_STEP:
+            return None
+        return shown - (shown % SHOWN_STEP or SHOWN_STEP)
+
+
+def shown_count(asked: int | None) -> int:
+    """How many questions a page shows: at least one step, at most MOST_SHOWN (a page of
+    thousands of questions serves nobody, and costs every worker its memory)."""
+    return max(SHOWN_STEP, min(asked or 0, MOST_SHOWN))
 
 
 def question_board(
-    episode: Episode, visitor: Visitor | None, sort: str | None, now: datetime
+    episode: Episode,
+    visitor: Visitor | None,
+    sort: str | None,
+    now: datetime,
+    shown: int | None = None,
 ) -> QuestionBoard:
-    """Published questions with counts, names when shown, and the visitor's votes (one query)."""
+    """The first `shown` published questions (see shown_count) with counts, names when
+    shown, and the visitor's votes; and how many there are in all (one query)."""
     sort = sort if sort in SORTS else DEFAULT_SORT
     # Whose votes to mark: only a browser with full rights learns what the attendee supports.
     attendee_id = visitor.attendee.id if visitor and visitor.full else None
@@ -164,6 +195,7 @@ def question_board(
             Attendee.first_name,
             Attendee.last_name,
             voted.label("voted"),
+            sa.func.count().over().label("total"),
         )
         .join(Attendee, Attendee.id == Question.attendee_id)
         .outerjoin(kept, kept.id == Question.merged_into_id)
@@ -176,6 +208,7 @@ def question_board(
             Question.status != QuestionStatus.DISMISSED,
         )
         .order_by(*order)
+        .limit(shown_count(shown))
     ).all()
     view = load_programme_view()
     episodes = {e.id: e for e in view.episodes} if view else {}
@@ -186,6 +219,7 @@ def question_board(
         votes_open=is_open,
         can_vote=bool(visitor and visitor.full and is_open),
         visitor_kind="anonymous" if visitor is None else visitor.rights,
+        total=rows[0].total if rows else 0,
     )
     for row in rows:
         board.questions.append(

@@ -20,7 +20,7 @@ from ..models import Episode, Question
 from ..programme.services import episode_or_404
 from ..sessions import browser_rate_key
 from . import bp
-from .board import SORTS, own_questions, visible_question
+from .board import SHOWN_STEP, SORTS, own_questions, visible_question
 from .forms import MAX_LENGTH, MIN_LENGTH, QuestionForm
 from .services import QuestionsClosed, send_question, update_question, withdraw_question
 
@@ -39,7 +39,10 @@ def question_limit() -> str:
 def _template_globals(state: Any) -> None:
     """Lengths and sorts the question templates (and their macros) share."""
     state.app.jinja_env.globals.update(
-        QUESTION_MIN_LENGTH=MIN_LENGTH, QUESTION_MAX_LENGTH=MAX_LENGTH, QUESTION_SORTS=SORTS
+        QUESTION_MIN_LENGTH=MIN_LENGTH,
+        QUESTION_MAX_LENGTH=MAX_LENGTH,
+        QUESTION_SORTS=SORTS,
+        SHOWN_STEP=SHOWN_STEP,
     )
 
 

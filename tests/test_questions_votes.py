@@ -438,6 +438,19 @@ def test_sending_and_voting_are_rate_limited(limited_app: Flask, make_attendee) 
     actions = ["soutenir", "retirer"] * 3
     statuses = [vote(voting, question_id, vote_token, action=a).status_code for a in actions]
     assert statuses == [200, 200, 200, 200, 429, 429]
-    # The limit counts per attendee, not per address: another attendee still votes.
+    # The question limit counts per browser, not per attendee: whoever spent this browser's
+    # allowance (a stranger who typed the owner's address) cannot silence the owner, whose
+    # own browser still sends a question.
     other = client_of(limited_app, author)
-    assert other.get(ask_url(limited_app, 1)).status_code == 200
+    other_token = csrf_from(
+        other.get(ask_url(limited_app, 1), headers=htmx_headers("poser-1")).get_data(as_text=True)
+    )
+    sent = other.post(
+        ask_url(limited_app, 1),
+        data={
+            "text": "La question de la propriétaire, depuis son navigateur.",
+            "csrf_token": other_token,
+        },
+        headers=htmx_headers("zone-question-1"),
+    )
+    assert sent.status_code == 200

@@ -11,6 +11,9 @@ and revocation are real: a copied cookie is worth nothing once its row is gone.
   PERMANENT_SESSION_LIFETIME; a session that is neither after ANONYMOUS_SESSION_LIFETIME.
 - `rotate()` gives the session a new key (login, personal link opened): a key known before
   the rights changed is worth nothing after.
+
+Over 300 lines on purpose: the interface Flask calls, the rows, the timeouts and the
+revocations are one notion; split, each part would reach into the others' internals.
 """
 
 from __future__ import annotations

@@ -63,7 +63,12 @@ def episode(slug: str) -> Response:
     private caching, an ETag of the body itself (it changes whenever a question, a vote
     or the episode does), and the sorted list alone for an htmx request aimed at it.
     """
-    found, now = episode_or_404(slug), utcnow()
+    found, now, asked = episode_or_404(slug), utcnow(), request.args
+    board = question_board(
+        found, current_visitor(), asked.get("tri"), now, asked.get("voir", type=int)
+    )
+    # Focus follows a link the person used (a sort, "voir les suivantes"), not a refresh.
+    trigger = (request.htmx.trigger or "") if wants_fragment() else ""
     response = render(
         "programme/episode.html",
         "questions/_published.html",
@@ -71,17 +76,10 @@ def episode(slug: str) -> Response:
         view=load_programme_view(),
         now=now,
         episode=found,
-        board=question_board(
-            found,
-            current_visitor(),
-            request.args.get("tri"),
-            now,
-            request.args.get("voir", type=int),
-        ),
+        board=board,
         register=episode_register(found, now),
-        # Focus follows a sort link the person used, not a refresh they did not ask for.
-        focus_sort=wants_fragment() and (request.htmx.trigger or "").startswith("tri-"),
-        focus_more=wants_fragment() and request.htmx.trigger == "voir-suivantes",
+        focus_sort=trigger.startswith("tri-"),
+        focus_more=trigger == "voir-suivantes",
     )
     response.add_etag()
     return response.make_conditional(request)

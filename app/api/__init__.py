@@ -25,7 +25,7 @@ def api_limit() -> str:
 
 
 # One budget per address for the whole API; a CORS preflight costs nothing.
-limiter.limit(api_limit, methods=["GET", "HEAD"])(bp)
+limiter.shared_limit(api_limit, scope="api", methods=["GET", "HEAD"])(bp)
 
 
 @bp.after_app_request

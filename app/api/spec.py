@@ -31,7 +31,7 @@ PARAMETERS = {
         "in": "path",
         "required": True,
         "description": "l’identifiant lisible de l’épisode (voir /api/v1/episodes)",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 80},
+        "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,80}$"},
         "example": "budget-participatif",
     }
 }

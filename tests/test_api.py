@@ -335,3 +335,21 @@ def test_the_open_data_page_documents_the_api_in_french(programme: Flask) -> Non
     for code in ("answered_on_air", "carried_over", "upcoming", "cancelled"):
         assert f"<code>{code}</code>" in page
     assert JOIN_LINK not in page
+
+
+def test_a_database_outage_is_a_json_503(smtp_server) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.mail import free_port
+
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/webinaires"
+    down = make_test_app(
+        url, smtp_server[0].port, SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}}
+    )
+    try:
+        for path in ("/api/v1/cycle", f"/api/v1/episodes/{EPISODE_1}/questions"):
+            response = down.test_client().get(path)
+            assert (response.status_code, response.mimetype) == (503, "application/json")
+            assert response.headers["Retry-After"] == "30"
+            assert "indisponible" in response.get_json()["message"]
+    finally:
+        with down.app_context():
+            db.engine.dispose()

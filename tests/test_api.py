@@ -353,3 +353,23 @@ def test_a_database_outage_is_a_json_503(smtp_server) -> None:  # type: ignore[n
     finally:
         with down.app_context():
             db.engine.dispose()
+
+
+def test_each_answer_costs_a_constant_number_of_queries(
+    open_data_world: OpenDataWorld, make_question
+) -> None:
+    from tests.support.database import count_queries
+
+    app = open_data_world.app
+    client = app.test_client()
+    url = f"/api/v1/episodes/{EPISODE_1}/questions"
+    with count_queries(app) as few:
+        client.get(url)
+    for n in range(20):
+        make_question(f"Encore une question {n} ?", published=True)
+    with count_queries(app) as many:
+        assert client.get(url).get_json()["total"] == 24
+    assert len(few) == len(many) <= 3
+    with count_queries(app) as cycle:
+        client.get("/api/v1/cycle")
+    assert len(cycle) <= 2  # the programme, then every started episode's register at once

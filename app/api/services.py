@@ -69,7 +69,7 @@ def episode_data(episode: Episode, now: datetime, counts: RegisterCounts | None)
         "state": state.value,
         "cancel_reason": episode.cancel_reason if state is EpisodeState.CANCELLED else None,
         "speakers": [
-            {"name": s.get("name", ""), "role": s.get("role", ""), "host": bool(s.get("host"))}
+            {"name": s.get("name") or "", "role": s.get("role") or "", "host": bool(s.get("host"))}
             for s in episode.speakers or []
         ],
         "replay_url": episode.replay_url or None,

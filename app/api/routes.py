@@ -1,4 +1,8 @@
-"""The API's views: read, dump through a schema, answer JSON with an ETag."""
+"""The API's views: read, dump through a schema, answer JSON with an ETag.
+
+Their docstrings are in French: they are the operations' descriptions in the OpenAPI
+document, which its readers (French reusers of public data) read.
+"""
 
 from __future__ import annotations
 

@@ -200,6 +200,7 @@ def _register_template_helpers(app: Flask) -> None:
         "FateAction",
         "DeclineReason",
         "ScreenMove",
+        "PublicFate",
     ):
         app.jinja_env.globals[name] = getattr(vocabulary, name)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600
@@ -209,6 +210,7 @@ def _register_template_helpers(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per capability."""
+    from .api import bp as api_bp
     from .attendee import bp as attendee_bp
     from .calendar import bp as calendar_bp
     from .facilitator import bp as facilitator_bp
@@ -224,6 +226,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration_bp)
     app.register_blueprint(attendee_bp)
     app.register_blueprint(facilitator_bp)
+    app.register_blueprint(api_bp)
 
 
 def _register_security_headers(app: Flask) -> None:

@@ -91,6 +91,8 @@ class Defaults:
     RATELIMIT_QUESTION = "10 per minute;60 per hour"
     RATELIMIT_VOTE = "60 per minute"
     RATELIMIT_LOGIN = "5 per minute;30 per hour"
+    #: the open-data API (/api/v1/), per address, every endpoint together
+    RATELIMIT_API = "60 per minute;1000 per hour"
 
     # Seconds a worker trusts its snapshot of the programme's version before re-reading it
     # (changes made in the same worker show at once; other workers within this delay).

@@ -52,6 +52,8 @@ def _refuse_non_forms() -> None:
     """415 for a body that is not a form (an empty body is fine: bare confirmations)."""
     if request.method not in STATE_CHANGING:
         return
+    if request.routing_exception is not None:
+        return  # no such address, or not this method (the read-only API): that answer first
     has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
     if has_body and request.mimetype not in FORM_TYPES:
         refuse(415, NOT_A_FORM)

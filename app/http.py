@@ -25,6 +25,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -44,6 +45,8 @@ class Cache(enum.Enum):
     SHARED = "public, no-cache"
     #: public files that may be reused for a few minutes (calendars, notices)
     SHARED_BRIEF = "public, max-age=300"
+    #: open data that moves during a live (votes, fates): a minute, then revalidated by ETag
+    SHARED_MINUTE = "public, max-age=60"
     #: depends on the visitor: their browser only, revalidated by ETag
     PRIVATE = "private, no-cache"
     #: personal data, tokens or forms: never stored anywhere
@@ -185,8 +188,46 @@ def refusal_response(refusal: Refusal) -> Response:
     return error_response(_french_error(refusal.code, refusal.message))
 
 
+#: addresses that answer JSON, errors included (the open-data API)
+JSON_PREFIX = "/api/"
+
+
+#: the API's own words where the pages' would point to a page
+JSON_MESSAGES = {
+    404: "Rien à cette adresse (un épisode inconnu ?). Les adresses de l’API sont décrites "
+    "dans /api/v1/openapi.json.",
+    405: "L’API se lit seulement : utilisez GET (ou HEAD).",
+    429: "Trop de requêtes en peu de temps. Patientez le nombre de secondes indiqué par "
+    "l’en-tête Retry-After puis réessayez.",
+}
+
+
+def render_json(data: Any) -> Response:
+    """JSON for everyone, with an ETag of its bytes: a conditional request gets a 304."""
+    response = jsonify(data)
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+def json_error_response(error: HTTPException) -> Response:
+    """The API's error: {"status", "error", "message"} in French, never an HTML page."""
+    code = error.code or 500
+    if getattr(error, "french", False):
+        message = str(error.description)
+    else:
+        message = JSON_MESSAGES.get(code) or error_message(code)
+    body = {"status": code, "error": error_title(code), "message": message}
+    response = make_response(jsonify(body), code)
+    for key, value in error.get_headers():
+        if key.lower() in _KEPT_ERROR_HEADERS:
+            response.headers[key] = value
+    return response
+
+
 def error_response(error: HTTPException) -> Response:
     """A French error page, or for htmx the message in the page's alert region."""
+    if request.path.startswith(JSON_PREFIX):
+        return json_error_response(error)
     htmx = bool(request.headers.get("HX-Request"))
     template = "errors/_message.html" if htmx else "errors/page.html"
     code = error.code or 500

@@ -30,7 +30,7 @@ from .programme.services import ProgrammeSnapshot, fresh_snapshot, programme_sna
 
 #: the addresses whose answer is the same for every visitor without a session
 SHARED = re.compile(
-    r"^/(?:|cycle\.ics|confidentialite|accessibilite|episodes/[\w-]{1,80}(?:\.ics)?)$"
+    r"^/(?:|cycle\.ics|confidentialite|accessibilite|donnees-ouvertes|episodes/[\w-]{1,80}(?:\.ics)?)$"
 )
 #: request headers the answers vary on (a page and its htmx fragments share an address)
 KEYED_HEADERS = (

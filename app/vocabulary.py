@@ -357,6 +357,34 @@ class ScreenMove(enum.StrEnum):
     __new__ = _labelled("button", "step", "key")
 
 
+class PublicFate(enum.StrEnum):
+    """What became of a published question, as the open-data API names it (its code) and
+    the episode page reads it; declined questions are never public."""
+
+    #: value (the API's stable code), label
+    OPEN = "open", "sans réponse pour l’instant"
+    ANSWERED_ON_AIR = "answered_on_air", "répondue en direct"
+    ANSWERED_IN_WRITING = "answered_in_writing", "répondue par écrit"
+    MERGED = "merged", "regroupée avec une question semblable"
+    CARRIED_OVER = "carried_over", "reportée à un épisode suivant"
+
+    label: str
+    __new__ = _labelled("label")
+
+    @classmethod
+    def of(cls, status: QuestionStatus) -> PublicFate:
+        """The public fate of a (published, not declined) question: retained is not public."""
+        return _PUBLIC_FATES.get(status, cls.OPEN)
+
+
+_PUBLIC_FATES = {
+    QuestionStatus.ANSWERED: PublicFate.ANSWERED_ON_AIR,
+    QuestionStatus.WRITTEN: PublicFate.ANSWERED_IN_WRITING,
+    QuestionStatus.MERGED: PublicFate.MERGED,
+    QuestionStatus.CARRIED_OVER: PublicFate.CARRIED_OVER,
+}
+
+
 #: every code of the audit trail, with the label the journal shows
 JOURNAL_LABELS: dict[str, str] = {
     "account.create": "Compte créé",

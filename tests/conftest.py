@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.support.facilitator",
     "tests.support.browser",
     "tests.support.servers",
+    "tests.support.opendata",
 ]
 
 # pytest-playwright registers its own `base_url` after every plugin above, so a plugin's

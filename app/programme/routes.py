@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask import Response, current_app, render_template, request
 
+from ..api.services import rate_limits_fr
 from ..clock import utcnow
 from ..http import Cache, cache, render, wants_fragment
 from ..identity import current_visitor
@@ -97,3 +98,13 @@ def privacy() -> str:
 def accessibility() -> str:
     """The accessibility statement (RGAA): conformity, tests, known gaps, contact, recourse."""
     return render_template("programme/accessibility.html")
+
+
+@bp.get("/donnees-ouvertes")
+@cache(Cache.SHARED_BRIEF)
+def open_data() -> str:
+    """How to reuse the programme: the API, examples, fields, licence, limits."""
+    return render_template(
+        "programme/open_data.html",
+        api_limits=rate_limits_fr(current_app.config["RATELIMIT_API"]),
+    )

@@ -62,19 +62,37 @@ def episode_register(episode: Episode, now: datetime) -> Register | None:
     """The register from the start of the episode (None before): one query, two after it."""
     if now < episode.starts_at:
         return None
-    counts = RegisterCounts()
-    for status, reason, published, count in db.session.execute(
-        sa.select(Question.status, Question.decline_reason, Question.published, sa.func.count())
-        .where(Question.episode_id == episode.id)
-        .group_by(Question.status, Question.decline_reason, Question.published)
-    ):
-        counts.received += count
-        counts.published += count if published else 0
-        counts.by_status[status] += count
-        if status == QuestionStatus.DISMISSED:
-            counts.declined_by_reason[reason or DeclineReason.OTHER] += count
+    counts = register_counts([episode.id])[episode.id]
     over = now >= episode.ends_at
     return Register(episode, counts, answers_of(episode.id) if over else [], over)
+
+
+def register_counts(episode_ids: list[int]) -> dict[int, RegisterCounts]:
+    """What became of the questions of each of these episodes, counted (one query).
+
+    The register is public from an episode's start: callers ask for started ones only.
+    """
+    counts = {episode_id: RegisterCounts() for episode_id in episode_ids}
+    if not episode_ids:
+        return counts
+    for episode_id, status, reason, published, count in db.session.execute(
+        sa.select(
+            Question.episode_id,
+            Question.status,
+            Question.decline_reason,
+            Question.published,
+            sa.func.count(),
+        )
+        .where(Question.episode_id.in_(episode_ids))
+        .group_by(Question.episode_id, Question.status, Question.decline_reason, Question.published)
+    ):
+        found = counts[episode_id]
+        found.received += count
+        found.published += count if published else 0
+        found.by_status[status] += count
+        if status == QuestionStatus.DISMISSED:
+            found.declined_by_reason[reason or DeclineReason.OTHER] += count
+    return counts
 
 
 def answers_of(episode_id: int) -> list[Answer]:

@@ -168,3 +168,12 @@ def test_no_mail_body_reaches_the_logs_when_sending_fails(
     assert logged, "the failure is logged"
     for secret in ("Ombeline", "/moi/", "camille.martin@example.org", "Bonjour"):
         assert secret not in logged, secret
+
+
+def test_the_notice_says_published_questions_are_open_data_without_addresses(
+    programme: Flask, client: FlaskClient
+) -> None:
+    for url in ("/confidentialite", "/inscription"):
+        page = normalise_spaces(client.get(url).get_data(as_text=True))
+        assert 'href="/donnees-ouvertes">données ouvertes</a>' in page, url
+        assert "votre nom seulement si vous avez choisi de l’afficher" in page, url

@@ -10,6 +10,7 @@ import re
 import secrets
 import subprocess
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -156,6 +157,12 @@ def personal_link(site: Site, email: str) -> str:
     site.wait_until_sent({email})
     (mail, *_) = site.mails_to({email}, "Votre inscription")
     return PERSONAL_LINK.search(mail.get_body(("plain",)).get_content()).group(0)
+
+
+def etag_of(url: str) -> str:
+    """The ETag a page is served with."""
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return answer.headers.get("ETag", "")
 
 
 def message_ids(messages: list[EmailMessage]) -> set[str]:
@@ -345,6 +352,17 @@ def test_a_change_made_on_one_instance_shows_on_every_worker_of_both(
     for instance in site.instances:
         episode = Browser().get(instance + f"/episodes/{slug}").text
         assert "Tirer au sort un panel citoyen" in episode
+
+
+def test_the_programme_page_revalidates_on_either_instance(site: Site) -> None:
+    # Behind round robin, a browser's conditional request may reach the other instance:
+    # both give the same page under the same ETag, so it still costs a 304.
+    pages = [Browser().get(instance + "/") for instance in site.instances]
+    assert pages[0].status == pages[1].status == 200
+    assert pages[0].text == pages[1].text
+    etag = etag_of(site.at(0) + "/")
+    assert etag and etag == etag_of(site.at(1) + "/")
+    assert Browser().get(site.at(1) + "/", {"If-None-Match": etag}).status == 304
 
 
 # ---------------------------------------------------------------- rate limits

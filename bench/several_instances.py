@@ -112,7 +112,7 @@ def flask(env: dict[str, str], *args: str) -> None:
 
 
 SEED = """
-import json, sys
+import json, secrets, sys
 import sqlalchemy as sa
 from app.clock import utcnow
 from app.extensions import db
@@ -134,7 +134,7 @@ db.session.execute(sa.insert(Registration),
     [dict(attendee_id=ids[e], episode_id=episode.id, created_at=now) for e in emails])
 links = []
 for n in range(returning):
-    token = __import__("secrets").token_urlsafe(32)
+    token = secrets.token_urlsafe(32)
     db.session.add(AttendeeToken(attendee_id=ids[emails[n]], token_hash=hash_token(token)))
     links.append(f"/moi/{token}")
 for n in range(authors):

@@ -40,36 +40,65 @@ def configure_engine(engine: sa.Engine, busy_timeout_ms: int = 5000) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _begin_write() -> None:
+def _begin_write(keep_loaded: bool = False) -> None:
     """Start the session's transaction as a writer (IMMEDIATE on SQLite)."""
     session = db.session()  # the request's Session behind the scoped_session proxy
     if session.in_transaction():
         # A read transaction may be open (e.g. loading the current attendee); end it
-        # so the write lock is taken before anything is read for the write.
-        session.rollback()
+        # so the write lock is taken before anything is read for the write. Ending it
+        # forgets what was read (read again, fresh, when next used), unless the caller
+        # keeps it: a read-only transaction then simply commits.
+        if keep_loaded and not (session.new or session.dirty or session.deleted):
+            session.expire_on_commit = False
+            session.commit()
+        else:
+            session.rollback()
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
+#: session.info key: a write() block is open on this session
+_WRITING = "writing"
+
+
 @contextmanager
-def write() -> Iterator[None]:
+def write(keep_loaded: bool = False) -> Iterator[None]:
     """One write transaction: the write lock first, commit at the end, roll back on any error.
 
-    Whatever the block queued (mail in the outbox) is handed on by the session's
-    after-commit hooks, never by a call the caller must remember.
+    Inside another write() block it joins that transaction (one commit for the whole), so a
+    view can make several services one transaction. Whatever the block queued (mail in the
+    outbox) is handed on by the session's after-commit hooks, never by a call the caller
+    must remember. `keep_loaded`: objects read before the block stay as read, through the
+    block and after its commit, instead of being read again one by one — for a block that
+    changes none of them and reads under a lock (or inserts) whatever it relies on.
     """
-    _begin_write()
+    session = db.session()
+    if session.info.get(_WRITING):
+        yield
+        return
+    _begin_write(keep_loaded)
+    session.info[_WRITING] = True
+    session.expire_on_commit = not keep_loaded
     try:
         yield
-        db.session.commit()
+        session.commit()
     except BaseException:
-        db.session.rollback()
+        session.rollback()
         raise
+    finally:
+        session.info.pop(_WRITING, None)
+        session.expire_on_commit = True
 
 
 def contains_pattern(text: str) -> str:
     """A LIKE pattern matching `text` literally anywhere (%, _ and \\ escaped)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def upsert_statement(model: type) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
+    dialect = db.session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
 def insert_ignoring_conflicts(
@@ -84,9 +113,9 @@ def insert_ignoring_conflicts(
     rows = list(rows)
     if not rows:
         return []
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(model).values(rows).on_conflict_do_nothing(index_elements=index_elements)
+    statement = (
+        upsert_statement(model).values(rows).on_conflict_do_nothing(index_elements=index_elements)
+    )
     if returning:
         return list(db.session.execute(statement.returning(*returning)))
     db.session.execute(statement)

@@ -33,15 +33,20 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def issue_token(attendee: Attendee) -> str:
+def issue_token(attendee: Attendee, first: bool = False) -> str:
     """Create a new personal link token (256 bits) for the attendee; return it in clear.
 
     Links already opened stay valid (up to MAX_USED_TOKENS); only the oldest never-opened
     links are dropped, so a stranger re-registering an address cannot cut its owner off
-    (and the owner receives every new link by e-mail anyway).
+    (and the owner receives every new link by e-mail anyway). An attendee's `first` link
+    has nothing to make room for.
     """
     token = secrets.token_urlsafe(32)
-    db.session.add(AttendeeToken(attendee_id=attendee.id, token_hash=hash_token(token)))
+    db.session.add(
+        AttendeeToken(attendee_id=attendee.id, token_hash=hash_token(token), created_at=utcnow())
+    )
+    if first:
+        return token
     db.session.flush()
     for used, keep in ((False, MAX_UNUSED_TOKENS), (True, MAX_USED_TOKENS)):
         condition = (

@@ -370,6 +370,9 @@ class OutboxMessage(db.Model):
     ics: Mapped[str] = mapped_column(sa.Text, default="")
     #: extra headers as a JSON object (List-Unsubscribe…)
     headers: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: what a message rendered at send time is made from (e.g. the personal link's token):
+    #: the request only records it; emptied once the message is done with
+    payload: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     status: Mapped[OutboxStatus] = mapped_column(
         EnumText(OutboxStatus, 10), default=OutboxStatus.PENDING
     )

@@ -49,6 +49,7 @@ class StoredRow:
     id: int
     expires_at: datetime
     last_seen_at: datetime
+    created_at: datetime
 
 
 class ServerSession(dict, SessionMixin):  # type: ignore[type-arg]
@@ -64,6 +65,8 @@ class ServerSession(dict, SessionMixin):  # type: ignore[type-arg]
         self.modified = False
         self.rotated = False
         self.owners: tuple[Any, Any] = (None, None)
+        #: the cookie's end, when the answer must carry a (new) cookie
+        self.cookie_due: datetime | None = None
 
     # -- loading on first use
     def _load(self) -> None:
@@ -84,7 +87,7 @@ class ServerSession(dict, SessionMixin):  # type: ignore[type-arg]
             sa.select(BrowserSession).filter_by(key_hash=hash_key(self.key or ""))
         ).first()
         if row is not None and _alive(row, utcnow()):
-            self.row = StoredRow(row.id, row.expires_at, row.last_seen_at)
+            self.row = StoredRow(row.id, row.expires_at, row.last_seen_at, row.created_at)
             # Held for the request: the attendee or facilitator read with it stays in the
             # ORM's (weak) identity map, so the request finds them there without a query.
             self.owners = (row.attendee, row.facilitator)
@@ -175,14 +178,21 @@ def _owners(data: dict[str, Any]) -> tuple[int | None, int | None]:
     )
 
 
-def _lifetime(row: BrowserSession) -> tuple[timedelta, timedelta | None]:
+def _lifetime_of(
+    attendee_id: int | None, facilitator_id: int | None
+) -> tuple[timedelta, timedelta | None]:
     """(absolute lifetime, idle timeout) for what the session is."""
     config = current_app.config
-    if row.facilitator_id is not None:
+    if facilitator_id is not None:
         return config["FACILITATOR_SESSION_LIFETIME"], config["FACILITATOR_IDLE_TIMEOUT"]
-    if row.attendee_id is not None:
+    if attendee_id is not None:
         return config["PERMANENT_SESSION_LIFETIME"], None
     return config["ANONYMOUS_SESSION_LIFETIME"], None
+
+
+def _lifetime(row: BrowserSession) -> tuple[timedelta, timedelta | None]:
+    """(absolute lifetime, idle timeout) for what a stored session is."""
+    return _lifetime_of(row.attendee_id, row.facilitator_id)
 
 
 def _alive(row: BrowserSession, now: datetime) -> bool:
@@ -224,43 +234,57 @@ class DatabaseSessionInterface(SessionInterface):
             self._end(app, session, response)
             return
         if session.modified or session.row is None:
-            self._store(app, session, response, now)
+            self.store(session, now)
         elif now - session.row.last_seen_at >= TOUCH_EVERY:
             row_id = session.row.id
             with write():
                 db.session.execute(
                     sa.update(BrowserSession).filter_by(id=row_id).values(last_seen_at=now)
                 )
+        if session.cookie_due is not None:
+            self._set_cookie(app, session, response, session.cookie_due)
+            session.cookie_due = None
 
-    def _store(self, app: Flask, session: ServerSession, response: Response, now: datetime) -> None:
-        """Insert or update the row; a new key goes out in the cookie."""
+    def store(self, session: ServerSession, now: datetime) -> None:
+        """Insert or update the row in one statement (in the caller's write transaction, if
+        one is open); a new key is due to go out in the cookie."""
         data = dict(dict.items(session))
         attendee_id, facilitator_id = _owners(data)
-        old_id = session.row.id if session.row is not None else None
-        fresh = old_id is None or session.rotated
+        lifetime = _lifetime_of(attendee_id, facilitator_id)[0]
+        known = session.row
+        fresh = known is None or session.rotated
+        # A new key (the old one is worth nothing from now on) starts the lifetime of what
+        # the session now is; otherwise the end never moves later.
+        created_at = now if fresh else known.created_at  # type: ignore[union-attr]
+        expires_at = created_at + lifetime
+        if not fresh:
+            expires_at = min(expires_at, known.expires_at)  # type: ignore[union-attr]
+        values = {
+            "data": data,
+            "attendee_id": attendee_id,
+            "facilitator_id": facilitator_id,
+            "last_seen_at": now,
+            "created_at": created_at,
+            "expires_at": expires_at,
+        }
+        if fresh:
+            session.key = secrets.token_urlsafe(32)
+            values["key_hash"] = hash_key(session.key)
         with write():
-            if fresh:
-                if old_id is not None:
-                    db.session.execute(sa.delete(BrowserSession).filter_by(id=old_id))
-                session.key = secrets.token_urlsafe(32)
-                row = BrowserSession(key_hash=hash_key(session.key), created_at=now)
-                db.session.add(row)
+            if known is None:
+                row_id = db.session.scalar(
+                    sa.insert(BrowserSession).values(values).returning(BrowserSession.id)
+                )
             else:
-                row = db.session.get(BrowserSession, old_id)
-                if row is None:  # ended elsewhere meanwhile (logout on another tab)
+                updated = db.session.execute(
+                    sa.update(BrowserSession).filter_by(id=known.id).values(values)
+                )
+                if updated.rowcount != 1:  # ended elsewhere meanwhile (logout on another tab)
                     return
-            row.data = data
-            row.attendee_id = attendee_id
-            row.facilitator_id = facilitator_id
-            row.last_seen_at = now
-            lifetime, _ = _lifetime(row)
-            end = row.created_at + lifetime
-            row.expires_at = end if row.expires_at is None else min(row.expires_at, end)
-            if fresh or row.expires_at != session.row.expires_at:  # type: ignore[union-attr]
-                self._set_cookie(app, session, response, row.expires_at)
-            db.session.flush()
-            stored = StoredRow(row.id, row.expires_at, row.last_seen_at)
-        session.row = stored
+                row_id = known.id
+        if fresh or known is None or expires_at != known.expires_at:
+            session.cookie_due = expires_at
+        session.row = StoredRow(row_id, expires_at, now, created_at)
         session.rotated = False
         session.modified = False
 
@@ -293,6 +317,16 @@ class DatabaseSessionInterface(SessionInterface):
             secure=self.get_cookie_secure(app),
             samesite=self.get_cookie_samesite(app),
         )
+
+
+def persist_session() -> None:
+    """Write this request's session now, within the caller's write transaction: the change
+    that gave the browser its rights and the session that holds them commit together."""
+    from flask import session as proxy
+
+    session = proxy._get_current_object()  # type: ignore[attr-defined]
+    if isinstance(session, ServerSession) and (session.modified or session.row is None):
+        current_app.session_interface.store(session, utcnow())  # type: ignore[attr-defined]
 
 
 def browser_rate_key() -> str:

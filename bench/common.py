@@ -34,6 +34,7 @@ def bench_env(database_url: str | None, instance: Path) -> dict[str, str]:
             "FLASK_SITE_URL": "http://127.0.0.1:5000",
             "FLASK_SECRET_KEY": '"bench-secret"',
             "FLASK_WTF_CSRF_SSL_STRICT": "false",
+            "FLASK_HONEYPOT_MIN_SECONDS": "0",
             "PYTHONPATH": str(ROOT),
         }
     )
@@ -67,7 +68,7 @@ def gunicorn(env: dict[str, str], workers: int = 2):  # type: ignore[no-untyped-
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "bench.bench_app:app",
+            "bench.bench_app:application",
         ],
         cwd=ROOT,
         env=env,

@@ -238,7 +238,9 @@ def test_no_inline_script_or_style_and_no_other_host(programme: Flask, client: F
             r'(src|href)="(https?:)?//(?!webinaires\.example\.org)[^"]*\.(js|css)', body
         )
         for src in re.findall(r'<(?:script|img|link)[^>]+(?:src|href)="([^"]+)"', body):
-            assert src.startswith(("/", "https://webinaires.example.org")), src
+            assert src.startswith(("/", "https://webinaires.example.org", "data:image/svg+xml,")), (
+                src
+            )
 
 
 def test_htmx_is_self_hosted_2_0(programme: Flask, client: FlaskClient) -> None:
@@ -253,6 +255,7 @@ def test_htmx_is_self_hosted_2_0(programme: Flask, client: FlaskClient) -> None:
 
 
 def test_programme_page_is_cacheable_and_sessionless(programme: Flask, client: FlaskClient) -> None:
+    programme.config["PROGRAMME_SNAPSHOT_SECONDS"] = 2  # as deployed
     first = client.get("/")
     assert "Set-Cookie" not in first.headers
     assert "Cookie" not in first.headers.get("Vary", "")
@@ -268,11 +271,12 @@ def test_programme_page_is_cacheable_and_sessionless(programme: Flask, client: F
     assert live.headers["ETag"] != etag
     # …and the content.
     etag_live = live.headers["ETag"]
-    with programme.app_context():
-        episode = db.session.scalars(sa.select(Episode).filter_by(number=3)).one()
-        episode.title = "Un autre titre"
-        episode.updated_at = NOW + timedelta(minutes=1)
-        db.session.commit()
+    with programme.app_context(), db.engine.begin() as other_worker:
+        other_worker.execute(
+            sa.update(Episode)
+            .where(Episode.number == 3)
+            .values(title="Un autre titre", updated_at=NOW + timedelta(minutes=1))
+        )
     # Another worker's change (straight to the database) shows once the snapshot is
     # PROGRAMME_SNAPSHOT_SECONDS old; until then the page is served without any query.
     assert client.get("/", headers={"If-None-Match": etag_live}).status_code == 304
@@ -283,6 +287,7 @@ def test_programme_page_is_cacheable_and_sessionless(programme: Flask, client: F
 
 
 def test_programme_page_query_budget(programme: Flask, client: FlaskClient) -> None:
+    programme.config["PROGRAMME_SNAPSHOT_SECONDS"] = 2  # as deployed
     statements: list[str] = []
     with programme.app_context():
         engine = db.engine
@@ -300,7 +305,7 @@ def test_programme_page_query_budget(programme: Flask, client: FlaskClient) -> N
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
     assert first <= 3, statements
-    assert episode <= 3
+    assert episode <= 3, "\n".join(s[:100] for s in statements)
     # Already rendered for this version and these states: no query at all.
     statements.clear()
     sa.event.listen(engine, "before_cursor_execute", count)

@@ -22,10 +22,9 @@ from ..identity import (
 )
 from ..mailing.unsubscribe import attendee_for_unsubscribe_token
 from ..models import Attendee, Episode
-from ..programme.services import load_programme_view
+from ..programme.services import followed_episodes, load_programme_view
 from ..questions.board import questions_for_attendee
 from ..refusals import Refusal
-from ..registration.services import followed_episodes
 from ..vocabulary import MailTopic, OrganisationKind
 from . import bp, services
 from .forms import DetailsForm, LinkRequestForm

@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING
 from flask import current_app, render_template
 
 from ..calendar.builder import build_calendar, calendar_links, ics_bytes
+from ..extensions import db
 from ..links import episode_url, site_link
 from ..models import Attendee, Episode, OutboxMessage
+from ..programme.services import followed_episodes
 from ..timefmt import short_date_fr, time_fr
 from ..vocabulary import MailKind
-from .queue import queue_message
+from .queue import queue_message, render_at_send
 from .unsubscribe import unsubscribe_token
 
 if TYPE_CHECKING:
@@ -117,31 +119,69 @@ def _preview(template: str, subject: str, **context: object) -> Preview:
 
 
 # ---------------------------------------------------------------- answers to one's own action
-def queue_registration_confirmation(
-    attendee: Attendee, token: str, episodes: Sequence[Episode]
-) -> None:
+# The request only records these two (the person, their new link's token): their bodies
+# and calendar are rendered at send time, out of the request (a registration costs one
+# commit and no template). The token stays in the row's payload until the row is done.
+CONFIRMATION_SUBJECT = "Votre inscription au cycle de webinaires sur la participation"
+PERSONAL_LINK_SUBJECT = "Votre lien personnel · cycle de webinaires sur la participation"
+
+
+def queue_registration_confirmation(attendee: Attendee, token: str) -> None:
     """Confirmation to the registrant: episodes, personal link, calendar (.ics + links)."""
-    _queue_to(
-        attendee,
-        MailKind.REGISTRATION_CONFIRMATION,
-        "email/registration_confirmation",
-        "Votre inscription au cycle de webinaires sur la participation",
-        ics=my_calendar(episodes),
-        episodes=list(episodes),
-        links=[calendar_links(episode) for episode in episodes],
-        space_url=site_link("attendee.open_link", token=token),
+    queue_message(
+        kind=MailKind.REGISTRATION_CONFIRMATION,
+        recipient=attendee.email,
+        subject=CONFIRMATION_SUBJECT,
+        body_text="",
+        attendee_id=attendee.id,
+        payload={"token": token},
     )
 
 
 def queue_personal_link(attendee: Attendee, token: str) -> None:
     """A new personal link, asked for from the site."""
-    _queue_to(
-        attendee,
-        MailKind.PERSONAL_LINK,
-        "email/personal_link",
-        "Votre lien personnel · cycle de webinaires sur la participation",
-        space_url=site_link("attendee.open_link", token=token),
+    queue_message(
+        kind=MailKind.PERSONAL_LINK,
+        recipient=attendee.email,
+        subject=PERSONAL_LINK_SUBJECT,
+        body_text="",
+        attendee_id=attendee.id,
+        payload={"token": token},
     )
+
+
+def _fill(row: OutboxMessage, template: str, **context: object) -> None:
+    """Render a deferred row's bodies and unsubscribe headers for its attendee."""
+    attendee = db.session.get(Attendee, row.attendee_id)
+    unsubscribe_url = site_link("attendee.unsubscribe", token=unsubscribe_token(attendee))
+    row.body_text, row.body_html = _render_both(
+        template,
+        attendee=attendee,
+        episode=None,
+        unsubscribe_url=unsubscribe_url,
+        space_url=site_link("attendee.open_link", token=row.payload["token"]),
+        **context,
+    )
+    row.headers = _unsubscribe_headers(unsubscribe_url)
+
+
+@render_at_send(MailKind.REGISTRATION_CONFIRMATION)
+def render_registration_confirmation(row: OutboxMessage) -> None:
+    """The confirmation as sent: the episodes the person follows now, with their calendar."""
+    episodes = followed_episodes(row.attendee_id)
+    _fill(
+        row,
+        "email/registration_confirmation",
+        episodes=episodes,
+        links=[calendar_links(episode) for episode in episodes],
+    )
+    row.ics = my_calendar(episodes)
+
+
+@render_at_send(MailKind.PERSONAL_LINK)
+def render_personal_link(row: OutboxMessage) -> None:
+    """The new personal link as sent."""
+    _fill(row, "email/personal_link")
 
 
 # ---------------------------------------------------------------- reminders

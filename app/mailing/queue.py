@@ -6,7 +6,7 @@ the session's after-commit hook hands the outbox to the sender (see `worker`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
@@ -46,8 +46,10 @@ def queue_message(
     episode_id: int | None = None,
     dedupe_key: str | None = None,
     expires_at: datetime | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> OutboxMessage:
-    """Add a message to the session; it is delivered once the caller commits."""
+    """Add a message to the session; it is delivered once the caller commits. With a
+    `payload` and no body, the body is rendered at send time by the kind's renderer."""
     check_header_value(recipient)
     check_header_value(subject)
     for value in (headers or {}).values():
@@ -68,10 +70,33 @@ def queue_message(
         next_attempt_at=utcnow(),
         expires_at=expires_at,
         message_id=new_message_id(),
+        payload=dict(payload or {}),
     )
     db.session.add(message)
     db.session.info[QUEUED] = True
     return message
+
+
+#: kind → renderer of the messages whose body waits for send time (see `render_at_send`)
+_RENDERERS: dict[str, Callable[[OutboxMessage], None]] = {}
+
+
+def render_at_send(kind: str) -> Callable[[Callable], Callable]:
+    """Register the function that fills in an outbox row of this kind at send time."""
+
+    def register(renderer: Callable[[OutboxMessage], None]) -> Callable:
+        _RENDERERS[kind] = renderer
+        return renderer
+
+    return register
+
+
+def render_deferred(row: OutboxMessage) -> None:
+    """Fill in the body (and attachment, headers) of a row queued with a payload only; the
+    row in the database keeps its payload, the rendering lives for this sending."""
+    renderer = _RENDERERS.get(row.kind)
+    if renderer is not None and row.payload and not row.body_text:
+        renderer(row)
 
 
 def wake_sender() -> None:

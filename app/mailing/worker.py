@@ -25,7 +25,7 @@ from ..extensions import db
 from ..logs import get_logger, redact
 from ..models import OutboxMessage, OutboxStatus
 from ..vocabulary import MailKind
-from .queue import QUEUED, BadRecipient, due_ids, new_message_id
+from .queue import QUEUED, BadRecipient, due_ids, new_message_id, render_deferred
 from .transport import (
     Transport,
     build_message,
@@ -38,7 +38,13 @@ log = get_logger(__name__)
 
 #: a message done with keeps who, what and when, not its body: the personal link in it is a
 #: key to someone's data, and only its hash is meant to be stored
-SPENT: dict[str, Any] = {"body_text": "", "body_html": "", "ics": "", "headers": {}}
+SPENT: dict[str, Any] = {
+    "body_text": "",
+    "body_html": "",
+    "ics": "",
+    "headers": {},
+    "payload": {},
+}
 #: kinds whose body holds a personal link: spent even when they fail (the person asks the
 #: site for a new link); the others keep theirs until sent, so the facilitator can resend
 PERSONAL_LINK_KINDS = {MailKind.REGISTRATION_CONFIRMATION, MailKind.PERSONAL_LINK}
@@ -148,7 +154,11 @@ def deliver_due(limit: int = 100) -> dict[str, int]:
                 _expire(row_id)
                 counts["failed"] += 1
                 continue
+            # Rendered out of the session: nothing rendered (a personal link) is ever flushed
+            # back into the row, which keeps only what the request recorded.
+            db.session.expunge(row)
             try:
+                render_deferred(row)  # what the request only recorded is rendered now
                 transport.send(build_message(row))
             except (smtplib.SMTPException, OSError, BadRecipient, ValueError) as error:
                 _record_failure(row_id, error, counts)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import datetime
 
 from flask import Response, current_app, render_template, request
@@ -15,16 +14,11 @@ from ..questions.board import question_board
 from . import bp
 from .services import (
     ProgrammeSnapshot,
-    ProgrammeView,
     episode_or_404,
     load_programme_view,
     programme_snapshot,
     programme_view_or_404,
 )
-
-# Rendered shared pages are kept by ETag (per app): the page is the same for every
-# anonymous visitor, so each worker renders it once per content version and state change.
-_PAGE_CACHE_MAX = 32
 
 
 def programme_etag(snapshot: ProgrammeSnapshot, now: datetime, kind: str) -> str:
@@ -39,33 +33,6 @@ def programme_etag(snapshot: ProgrammeSnapshot, now: datetime, kind: str) -> str
     return etag
 
 
-def shared_page(
-    kind: str,
-    snapshot: ProgrammeSnapshot,
-    now: datetime,
-    render_page: Callable[[ProgrammeView, datetime], str],
-) -> Response:
-    """Serve a page that is the same for everyone: ETag, 304, in-process cache, no session.
-
-    The fast path (page already rendered for this content and these episode states) reads
-    no database row at all; only a new version is rendered from the full view.
-    """
-    etag = programme_etag(snapshot, now, kind)
-    if request.if_none_match.contains(etag):
-        response = Response(status=304)
-    else:
-        pages: dict[str, bytes] = current_app.extensions.setdefault("page_cache", {})
-        body = pages.get(etag)
-        if body is None:
-            body = render_page(programme_view_or_404(), now).encode()
-            if len(pages) >= _PAGE_CACHE_MAX:
-                pages.clear()
-            pages[etag] = body
-        response = Response(body, mimetype="text/html")
-    response.set_etag(etag)
-    return response
-
-
 @bp.get("/")
 @cache(Cache.SHARED)
 def index() -> Response:
@@ -74,12 +41,16 @@ def index() -> Response:
     snapshot = programme_snapshot(now)
     if snapshot is None:
         return Response(render_template("programme/empty.html"), status=503)
-    return shared_page(
-        "index",
-        snapshot,
-        now,
-        lambda view, now: render_template("programme/index.html", view=view, now=now),
-    )
+    # The same bytes for every visitor (app/pagecache.py keeps them in front of Flask):
+    # its ETag follows the content and the episodes' states, without rendering.
+    etag = programme_etag(snapshot, now, "index")
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        html = render_template("programme/index.html", view=programme_view_or_404(), now=now)
+        response = Response(html, mimetype="text/html")
+    response.set_etag(etag)
+    return response
 
 
 @bp.get("/episodes/<slug>")

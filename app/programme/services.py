@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, current_app, has_request_context, request
+from flask import Flask, abort, current_app, has_app_context, has_request_context, request
 from sqlalchemy.orm import contains_eager
 
 from ..clock import utcnow
 from ..database import write
 from ..extensions import db
-from ..models import Episode, Series
+from ..models import Episode, Question, Registration, Series
 from ..timefmt import PARIS
 from ..vocabulary import EpisodeState
 from .rhythm import Rhythm, rhythm
@@ -49,10 +49,13 @@ class ProgrammeView:
 
 @dataclass(frozen=True)
 class ProgrammeSnapshot:
-    """What the shared pages' ETags depend on, as plain values (no ORM objects)."""
+    """What the shared pages depend on, as plain values (no ORM objects): the programme's
+    version (its ETag), its questions' version (the episode pages), the episodes' times."""
 
     taken_at: datetime
     version: tuple
+    #: per episode: how many questions, their last change, their votes (and where they are)
+    questions: tuple
     #: (id, starts_at, ends_at) per episode
     times: tuple[tuple[int, datetime, datetime], ...]
     #: ETags already computed for this version, by page kind and states
@@ -65,19 +68,52 @@ class ProgrammeSnapshot:
             for episode_id, start, end in self.times
         )
 
+    def next_change(self, now: datetime) -> datetime | None:
+        """The next start or end of an episode after `now` (states hold until then)."""
+        moments = [m for _, start, end in self.times for m in (start, end) if m > now]
+        return min(moments, default=None)
+
+
+def _questions_of_each_episode() -> sa.Subquery:
+    """Per episode: how many questions, their last change, their votes, and where the votes
+    are (a vote moved from one question to another changes the sum of id × votes)."""
+    return (
+        sa.select(
+            Question.episode_id,
+            sa.func.count().label("count"),
+            sa.func.max(Question.updated_at).label("changed"),
+            sa.func.sum(Question.vote_count).label("votes"),
+            sa.func.sum(Question.vote_count * Question.id).label("placed"),
+        )
+        .group_by(Question.episode_id)
+        .subquery()
+    )
+
+
+def fresh_snapshot(app: Flask, now: datetime) -> ProgrammeSnapshot | None:
+    """The worker's snapshot if it is recent enough to trust (no app context needed)."""
+    snapshot: ProgrammeSnapshot | None = app.extensions.get("programme_snapshot", {}).get(
+        "snapshot"
+    )
+    max_age = timedelta(seconds=float(app.config["PROGRAMME_SNAPSHOT_SECONDS"]))
+    if snapshot is not None and snapshot.taken_at <= now < snapshot.taken_at + max_age:
+        return snapshot
+    return None
+
 
 def programme_snapshot(now: datetime | None = None) -> ProgrammeSnapshot | None:
     """The programme's version and times, re-read at most every PROGRAMME_SNAPSHOT_SECONDS.
 
-    Changes made through this process (programme load, episode edits) forget the snapshot
-    at once; other workers see them within the interval.
+    Changes made through this process (programme load, episode edits, questions, votes)
+    forget the snapshot at once; other workers see them within the interval.
     """
-    store = current_app.extensions.setdefault("programme_snapshot", {})
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    store = app.extensions.setdefault("programme_snapshot", {})
     now = now or utcnow()
-    snapshot: ProgrammeSnapshot | None = store.get("snapshot")
-    max_age = timedelta(seconds=float(current_app.config["PROGRAMME_SNAPSHOT_SECONDS"]))
-    if snapshot is not None and snapshot.taken_at <= now < snapshot.taken_at + max_age:
+    snapshot = fresh_snapshot(app, now)
+    if snapshot is not None:
         return snapshot
+    questions = _questions_of_each_episode()
     rows = db.session.execute(
         sa.select(
             Series.id,
@@ -88,8 +124,11 @@ def programme_snapshot(now: datetime | None = None) -> ProgrammeSnapshot | None:
             Episode.duration_minutes,
             Episode.updated_at,
             Episode.replay_url != "",
+            Episode.cancelled_at,
+            questions.c["count", "changed", "votes", "placed"],
         )
         .join(Episode, Episode.series_id == Series.id)
+        .outerjoin(questions, questions.c.episode_id == Episode.id)
         .order_by(Series.id, Episode.number)
     ).all()
     if not rows:
@@ -102,8 +141,9 @@ def programme_snapshot(now: datetime | None = None) -> ProgrammeSnapshot | None:
         version=(
             series_id,
             rows[0][1],
-            tuple((row[2], row[3], row[4], row[5], row[6], row[7]) for row in rows),
+            tuple((row[2], row[3], row[4], row[5], row[6], row[7], row[8]) for row in rows),
         ),
+        questions=tuple(tuple(row[9:]) for row in rows),
         times=tuple((row[2], row[4], row[4] + timedelta(minutes=row[5])) for row in rows),
     )
     store["snapshot"] = snapshot
@@ -113,6 +153,52 @@ def programme_snapshot(now: datetime | None = None) -> ProgrammeSnapshot | None:
 def forget_programme_snapshot() -> None:
     """Call after changing the programme, so this worker's next page shows it."""
     current_app.extensions.get("programme_snapshot", {}).pop("snapshot", None)
+
+
+# ---------------------------------------------------------------- changes seen at once
+#: what the shared pages show: a transaction that writes these makes this worker re-read
+SHARED_TABLES = frozenset({"series", "episode", "question", "vote"})
+#: session.info key: this transaction wrote something the shared pages show
+_SHARED_CHANGED = "shared_content_changed"
+
+
+def _note_statement(state: sa.orm.ORMExecuteState) -> None:
+    """An UPDATE, INSERT or DELETE statement on a shared table (votes, questions…)."""
+    if state.is_update or state.is_insert or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in SHARED_TABLES:
+            state.session.info[_SHARED_CHANGED] = True
+
+
+def _note_flush(session: sa.orm.Session, _context: Any, _instances: Any) -> None:
+    """An object of a shared table added, changed or deleted through the ORM."""
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if getattr(instance, "__tablename__", None) in SHARED_TABLES:
+            session.info[_SHARED_CHANGED] = True
+            return
+
+
+def _after_commit(session: sa.orm.Session) -> None:
+    if session.info.pop(_SHARED_CHANGED, False) and has_app_context():
+        forget_programme_snapshot()
+
+
+def _after_rollback(session: sa.orm.Session, _transaction: Any) -> None:
+    session.info.pop(_SHARED_CHANGED, None)
+
+
+def watch_shared_content() -> None:
+    """This worker's shared pages follow its own writes at once (other workers' within
+    PROGRAMME_SNAPSHOT_SECONDS): listen to the sessions' statements, flushes and commits."""
+    session_class = db.session.session_factory.class_
+    for event, listener in (
+        ("do_orm_execute", _note_statement),
+        ("before_flush", _note_flush),
+        ("after_commit", _after_commit),
+        ("after_soft_rollback", _after_rollback),
+    ):
+        if not sa.event.contains(session_class, event, listener):
+            sa.event.listen(session_class, event, listener)
 
 
 #: where a request keeps the programme it read (per request, never across requests)
@@ -164,6 +250,18 @@ def _read_programme_view() -> ProgrammeView | None:
         return ProgrammeView(series, []) if series else None
     series = episodes[0].series
     return ProgrammeView(series, [e for e in episodes if e.series_id == series.id])
+
+
+def followed_episodes(attendee_id: int) -> list[Episode]:
+    """The episodes an attendee follows, in order."""
+    return list(
+        db.session.scalars(
+            sa.select(Episode)
+            .join(Registration, Registration.episode_id == Episode.id)
+            .where(Registration.attendee_id == attendee_id)
+            .order_by(Episode.number)
+        )
+    )
 
 
 def read_content(path: Path = CONTENT_FILE) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 from wtforms import BooleanField, StringField
@@ -79,7 +80,7 @@ class RegistrationForm(HoneypotForm):
         if field.data and not set(field.data) <= {e.id for e in self.upcoming}:
             raise ValidationError(CLOSED_EPISODE)
 
-    @property
+    @cached_property
     def chosen(self) -> list[Episode]:
         """The episodes ticked, in programme order."""
         return [e for e in self.upcoming if e.id in set(self.episodes.data or ())]
@@ -96,7 +97,7 @@ class RegistrationForm(HoneypotForm):
             "job_title": self.job_title.data or "",
         }
 
-    @property
+    @cached_property
     def summary(self) -> dict[str, Any]:
         """What the confirmation repeats: only what was just submitted, never what is on file."""
         return {

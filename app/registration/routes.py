@@ -11,6 +11,7 @@ from datetime import datetime
 from flask import Response, current_app, redirect, render_template, request, session, url_for
 
 from ..clock import utcnow
+from ..database import write
 from ..extensions import limiter
 from ..http import Cache, blueprint_cache, render, wants_fragment
 from ..identity import LIMITED, current_visitor, remember
@@ -18,6 +19,7 @@ from ..links import episode_url
 from ..models import Episode
 from ..programme.services import ProgrammeView, load_programme_view
 from ..refusals import Refusal
+from ..sessions import persist_session
 from . import bp
 from .forms import RegistrationForm
 from .services import RegistrationRequest
@@ -113,10 +115,7 @@ def register() -> Response:
     if not form.validate() or view is None:
         return _form(form, origin, status=422)
     if not form.from_a_bot:  # a bot gets the same answer, and nothing is kept
-        submitted = RegistrationRequest(
-            series_id=view.series.id, episode_ids=form.summary["episode_ids"], **form.details
-        )
-        remember(register_attendee(submitted), LIMITED, display_name=form.first_name.data)
+        _register(form, view.series.id)
     summary, asking = form.summary, origin if origin in form.chosen else None
     if wants_fragment():
         return render(
@@ -129,6 +128,18 @@ def register() -> Response:
     session["last_registration"] = summary
     back = url_for("registration.confirmation", episode=asking.slug if asking else None)
     return redirect(back, code=303)
+
+
+def _register(form: RegistrationForm, series_id: int) -> None:
+    """Register, and give this browser limited rights, in one transaction (one commit)."""
+    submitted = RegistrationRequest(
+        series_id=series_id, episode_ids=form.summary["episode_ids"], **form.details
+    )
+    # The programme read for the form stays as read (the registration changes none of it):
+    # the confirmation shows it without reading it again.
+    with write(keep_loaded=True):
+        remember(register_attendee(submitted), LIMITED, display_name=form.first_name.data)
+        persist_session()
 
 
 @bp.get("/inscription/confirmation")

@@ -7,15 +7,17 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from ..clock import utcnow
-from ..database import insert_ignoring_conflicts, write
+from ..database import insert_ignoring_conflicts, upsert_statement, write
 from ..extensions import db
 from ..identity import issue_token
 from ..mailing.notifications import queue_registration_confirmation
 from ..mailing.queue import recent_mail_count
-from ..models import Attendee, Episode, Registration
+from ..models import Attendee, Registration
+from ..vocabulary import MailKind
 
 #: confirmation e-mails per attendee per hour, whoever asks (nobody can mail-bomb an address)
 MAX_CONFIRMATIONS_PER_HOUR = 3
+CONFIRMATION = MailKind.REGISTRATION_CONFIRMATION
 
 
 @dataclass
@@ -37,34 +39,38 @@ def register(request: RegistrationRequest) -> Attendee:
 
     An existing attendee keeps the details already on file (a stranger typing someone's
     address must not rewrite them); only episodes are added, and the owner gets a new link.
+    A first registration is the quick path: the insert gives the row back, and there is no
+    older link to make room for nor earlier mail to count.
     """
     now = utcnow()
     with write():
-        insert_ignoring_conflicts(
-            Attendee,
-            [
-                {
-                    "series_id": request.series_id,
-                    "email": request.email,
-                    "first_name": request.first_name,
-                    "last_name": request.last_name,
-                    "organisation": request.organisation,
-                    "organisation_kind": request.organisation_kind,
-                    "job_title": request.job_title,
-                    "privacy_acknowledged_at": now,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            ],
-            index_elements=["series_id", "email"],
-        )
-        # FOR UPDATE: concurrent registrations of one address queue their mail one at a time
-        # on PostgreSQL (SQLite already holds the write lock).
         attendee = db.session.scalars(
-            sa.select(Attendee)
-            .filter_by(series_id=request.series_id, email=request.email)
-            .with_for_update()
-        ).one()
+            upsert_statement(Attendee)
+            .values(
+                series_id=request.series_id,
+                email=request.email,
+                first_name=request.first_name,
+                last_name=request.last_name,
+                organisation=request.organisation,
+                organisation_kind=request.organisation_kind,
+                job_title=request.job_title,
+                privacy_acknowledged_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["series_id", "email"])
+            .returning(Attendee),
+            execution_options={"populate_existing": True},
+        ).first()
+        first = attendee is not None
+        if not first:
+            # FOR UPDATE: concurrent registrations of one address queue their mail one at a
+            # time on PostgreSQL (SQLite already holds the write lock).
+            attendee = db.session.scalars(
+                sa.select(Attendee)
+                .filter_by(series_id=request.series_id, email=request.email)
+                .with_for_update()
+            ).one()
         insert_ignoring_conflicts(
             Registration,
             [
@@ -73,20 +79,6 @@ def register(request: RegistrationRequest) -> Attendee:
             ],
             index_elements=["attendee_id", "episode_id"],
         )
-        sent = recent_mail_count(attendee.id, ("registration_confirmation",))
-        if sent < MAX_CONFIRMATIONS_PER_HOUR:
-            token = issue_token(attendee)
-            queue_registration_confirmation(attendee, token, followed_episodes(attendee.id))
+        if first or recent_mail_count(attendee.id, (CONFIRMATION,)) < MAX_CONFIRMATIONS_PER_HOUR:
+            queue_registration_confirmation(attendee, issue_token(attendee, first=first))
     return attendee
-
-
-def followed_episodes(attendee_id: int) -> list[Episode]:
-    """The episodes an attendee follows, in order."""
-    return list(
-        db.session.scalars(
-            sa.select(Episode)
-            .join(Registration, Registration.episode_id == Episode.id)
-            .where(Registration.attendee_id == attendee_id)
-            .order_by(Episode.number)
-        )
-    )

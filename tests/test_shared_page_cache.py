@@ -1,0 +1,124 @@
+"""Shared pages served below the framework (issue 12): the same bytes for every visitor
+without a session, kept in front of Flask, keyed on what they vary on, forgotten when the
+programme, its questions or an episode's state change, never for a browser with a session."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.extensions import db
+from app.models import Episode, Question
+from tests.support.database import count_queries
+from tests.support.http import csrf_from, htmx_headers, sign_in_as
+from tests.support.questions import add_question, publish
+
+EPISODE = "/episodes/budget-participatif"
+
+
+def test_a_shared_page_is_answered_before_flask_without_a_query(
+    programme: Flask, client: FlaskClient
+) -> None:
+    programme.config["PROGRAMME_SNAPSHOT_SECONDS"] = 2  # as deployed
+    for url in ("/", EPISODE, "/cycle.ics", "/episodes/budget-participatif.ics"):
+        first = client.get(url)
+        assert first.headers["X-Cache"] == "miss", url
+        with count_queries(programme) as queries:
+            again = client.get(url)
+        assert again.headers["X-Cache"] == "hit", url
+        assert again.get_data() == first.get_data()
+        assert len(queries) == 0, queries.statements
+        assert "Set-Cookie" not in again.headers
+    head = client.head("/")
+    assert head.headers["X-Cache"] == "hit" and head.get_data() == b""
+
+
+def test_a_conditional_request_gets_a_304_from_the_cache(
+    programme: Flask, client: FlaskClient
+) -> None:
+    etag = client.get("/").headers["ETag"]
+    again = client.get("/", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["X-Cache"] == "hit"
+    assert again.get_data() == b""
+
+
+def test_a_page_and_its_fragment_are_kept_apart(programme: Flask, client: FlaskClient) -> None:
+    page = client.get(EPISODE)
+    fragment = client.get(EPISODE, headers=htmx_headers("questions-publiees"))
+    assert "<html" in page.get_data(as_text=True)
+    assert "<html" not in fragment.get_data(as_text=True)
+    assert (
+        client.get(EPISODE, headers=htmx_headers("questions-publiees")).headers["X-Cache"] == "hit"
+    )
+    assert "<html" in client.get(EPISODE).get_data(as_text=True)
+
+
+def test_a_browser_with_a_session_is_never_served_from_the_cache(
+    programme: Flask, client: FlaskClient, make_attendee
+) -> None:
+    anonymous = programme.test_client()
+    anonymous.get(EPISODE)
+    assert anonymous.get(EPISODE).headers["X-Cache"] == "hit"
+    attendee_id, _ = make_attendee()
+    sign_in_as(client, attendee_id)
+    own = client.get(EPISODE)
+    assert "X-Cache" not in own.headers  # straight to Flask: this page is the attendee's own
+    assert own.headers["Cache-Control"] == "private, no-cache"
+
+
+def test_a_vote_shows_at_once_on_the_shared_page(
+    programme: Flask, client: FlaskClient, make_attendee
+) -> None:
+    programme.config["PROGRAMME_SNAPSHOT_SECONDS"] = 2  # as deployed
+    author, _ = make_attendee(email="auteur@example.org")
+    voter, _ = make_attendee(email="votant@example.org")
+    question_id = add_question(programme, author, number=2, text="Une question publiée ?")
+    publish(programme, question_id)
+    anonymous = programme.test_client()
+    assert "0 vote" in anonymous.get(EPISODE).get_data(as_text=True)
+    assert anonymous.get(EPISODE).headers["X-Cache"] == "hit"
+    sign_in_as(client, voter)
+    token = csrf_from(client.get(EPISODE).get_data(as_text=True))
+    client.post(f"/questions/{question_id}/vote", data={"csrf_token": token, "action": "soutenir"})
+    after = anonymous.get(EPISODE)
+    assert after.headers["X-Cache"] == "miss"  # this worker's own write: seen at once
+    assert "1 vote" in after.get_data(as_text=True)
+
+
+def test_another_workers_change_shows_within_the_snapshot_delay(
+    programme: Flask, client: FlaskClient, make_attendee
+) -> None:
+    programme.config["PROGRAMME_SNAPSHOT_SECONDS"] = 2
+    clock = programme.extensions["clock"]
+    author, _ = make_attendee()
+    question_id = add_question(programme, author, number=2, text="Une question publiée ?")
+    publish(programme, question_id)
+    client.get(EPISODE)
+    with programme.app_context(), db.engine.begin() as other_worker:
+        other_worker.execute(sa.update(Question).values(vote_count=5))
+    assert "0 vote" in client.get(EPISODE).get_data(as_text=True)  # still the snapshot's
+    clock.freeze(clock.now() + timedelta(seconds=2))
+    assert "5 votes" in client.get(EPISODE).get_data(as_text=True)
+
+
+def test_pages_follow_the_episodes_states(programme: Flask, client: FlaskClient) -> None:
+    programme.config["PROGRAMME_SNAPSHOT_SECONDS"] = 60  # only the clock moves
+    with programme.app_context():
+        starts = db.session.scalars(sa.select(Episode).filter_by(number=1)).one().starts_at
+    before = client.get("/").get_data(as_text=True)
+    programme.extensions["clock"].freeze(starts + timedelta(minutes=1))
+    during = client.get("/")
+    assert during.headers["X-Cache"] == "miss"
+    assert during.get_data(as_text=True) != before
+    assert "En cours" in during.get_data(as_text=True)
+
+
+def test_only_answers_that_may_be_shared_are_kept(programme: Flask, client: FlaskClient) -> None:
+    for _ in range(2):
+        missing = client.get("/episodes/n-existe-pas")
+        assert missing.status_code == 404 and missing.headers.get("X-Cache") == "miss"
+    assert "X-Cache" not in client.get("/inscription").headers  # a form: never shared
+    assert "X-Cache" not in client.post("/", data={}).headers

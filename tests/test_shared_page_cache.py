@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import Episode, Question
-from tests.support.database import count_queries
+from tests.support.database import NOW, count_queries
 from tests.support.http import csrf_from, htmx_headers, sign_in_as
 from tests.support.questions import add_question, publish
 
@@ -102,6 +102,35 @@ def test_another_workers_change_shows_within_the_snapshot_delay(
     assert "0 vote" in client.get(EPISODE).get_data(as_text=True)  # still the snapshot's
     clock.freeze(clock.now() + timedelta(seconds=2))
     assert "5 votes" in client.get(EPISODE).get_data(as_text=True)
+
+
+def test_a_page_rendered_before_the_snapshot_catches_up_carries_the_etag_of_what_it_shows(
+    programme: Flask, client: FlaskClient, make_attendee
+) -> None:
+    # Behind round robin, a worker whose snapshot is not yet PROGRAMME_SNAPSHOT_SECONDS old
+    # renders another instance's change: the same bytes must carry the same ETag everywhere.
+    programme.config["PROGRAMME_SNAPSHOT_SECONDS"] = 2
+    clock = programme.extensions["clock"]
+    anonymous = programme.test_client()
+    before = anonymous.get("/")
+    with programme.app_context(), db.engine.begin() as other_worker:
+        other_worker.execute(
+            sa.update(Episode)
+            .where(Episode.number == 3)
+            .values(title="Un titre changé ailleurs", updated_at=NOW + timedelta(minutes=1))
+        )
+    attendee_id, _ = make_attendee()
+    sign_in_as(client, attendee_id)  # straight to Flask, which renders the programme read now
+    rendered = client.get("/")
+    assert "Un titre changé ailleurs" in rendered.get_data(as_text=True)
+    assert rendered.headers["ETag"] != before.headers["ETag"]
+    assert anonymous.get("/").headers["ETag"] == before.headers["ETag"]  # the snapshot's
+    assert client.get("/", headers={"If-None-Match": rendered.headers["ETag"]}).status_code == 304
+    clock.freeze(clock.now() + timedelta(seconds=2))
+    caught_up = anonymous.get("/")
+    assert caught_up.headers["X-Cache"] == "miss"
+    assert caught_up.get_data() == rendered.get_data()
+    assert caught_up.headers["ETag"] == rendered.headers["ETag"]
 
 
 def test_pages_follow_the_episodes_states(programme: Flask, client: FlaskClient) -> None:

@@ -45,12 +45,16 @@ def index() -> Response:
         return Response(render_template("programme/empty.html"), status=503)
     # The same bytes for every visitor (app/pagecache.py keeps them in front of Flask):
     # its ETag follows the content and the episodes' states, without rendering.
-    etag = programme_etag(snapshot, now, "index")
-    if request.if_none_match.contains(etag):
-        response = Response(status=304)
-    else:
-        html = render_template("programme/index.html", view=programme_view_or_404(), now=now)
-        response = Response(html, mimetype="text/html")
+    etag, html = programme_etag(snapshot, now, "index"), None
+    if not request.if_none_match.contains(etag):
+        # The snapshot may be older than the programme read now (another instance's change
+        # within PROGRAMME_SNAPSHOT_SECONDS): the ETag names what is rendered, so the same
+        # bytes carry the same ETag on every worker of every instance.
+        view = programme_view_or_404()
+        etag = programme_etag(ProgrammeSnapshot.of_view(view, now), now, "index")
+        if not request.if_none_match.contains(etag):
+            html = render_template("programme/index.html", view=view, now=now)
+    response = Response(status=304) if html is None else Response(html, mimetype="text/html")
     response.set_etag(etag)
     return response
 

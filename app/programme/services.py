@@ -73,6 +73,32 @@ class ProgrammeSnapshot:
         moments = [m for _, start, end in self.times for m in (start, end) if m > now]
         return min(moments, default=None)
 
+    @classmethod
+    def of_view(cls, view: ProgrammeView, now: datetime) -> ProgrammeSnapshot:
+        """The version and times of the programme this view holds, as `programme_snapshot`
+        would read them (without the questions): the ETag of what is rendered from it."""
+        return cls(
+            taken_at=now,
+            version=(
+                view.series.id,
+                view.series.updated_at,
+                tuple(
+                    (
+                        e.id,
+                        e.slug,
+                        e.starts_at,
+                        e.duration_minutes,
+                        e.updated_at,
+                        e.replay_url != "",
+                        e.cancelled_at,
+                    )
+                    for e in view.episodes
+                ),
+            ),
+            questions=(),
+            times=tuple((e.id, e.starts_at, e.ends_at) for e in view.episodes),
+        )
+
 
 def _questions_of_each_episode() -> sa.Subquery:
     """Per episode: how many questions, their last change, their votes, and where the votes

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.mail import free_port
+from tests.support.processes import postgres_cluster, postgres_programs
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -138,3 +139,22 @@ def redis_url() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def require_postgres() -> Path:
+    """The folder of PostgreSQL's server programs; skip (fail in CI) when it is missing."""
+    programs = postgres_programs()
+    if programs is None:
+        message = "PostgreSQL absent: apt-get install -y postgresql"
+        if os.environ.get("REQUIRE_BROWSER") == "1":  # CI installs every real part
+            pytest.fail(message)
+        pytest.skip(message)
+    return programs
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server of its own (initdb in a temporary folder, a free port), for
+    the session; its URL without a database name (see `create_database`)."""
+    with postgres_cluster(require_postgres(), {"fsync": "off"}) as (url, _process):
+        yield url

@@ -1,0 +1,315 @@
+"""The load run of issue 12: 200 simulated people for 60 s on two instances of the site.
+
+Starts everything itself and stops it by the PIDs it started: a PostgreSQL cluster of its
+own (default durability: fsync and synchronous commit on), redis-server (rate limits), an
+SMTP server in this process (aiosmtpd: the instances' background senders deliver for real),
+two gunicorn instances of two workers each (two "machines"), and nginx in front when it is
+installed (else Locust sends each person's requests alternately to both instances). Then
+Locust, headless, drives the journey of bench/locustfile.py while this process samples the
+database's connections (pg_stat_activity) twice a second.
+
+Prints requests/s, p50/p95/p99 per step, errors, the connection count, and what the mail
+and the database hold afterwards (no duplicate). Run it when the machine is quiet: it
+prints the load average before and after.
+
+    python bench/several_instances.py [--users 200] [--spawn-rate 50] [--run-time 60s]
+        [--think 1,3] [--no-nginx]
+
+Needs the `bench` extra (`pip install -e ".[bench]"`: locust, aiosmtpd), PostgreSQL and
+redis-server (`apt-get install -y postgresql redis-server`), nginx optionally
+(`apt-get install -y nginx-light`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+
+import psycopg
+from aiosmtpd.controller import Controller
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.processes import (  # noqa: E402
+    BIN,
+    create_database,
+    free_port,
+    nginx,
+    postgres_cluster,
+    postgres_programs,
+    redis_server,
+    site_instance,
+)
+
+#: people who come back through their personal link, and authors of published questions
+RETURNING, AUTHORS = 200, 50
+#: rate limits stay on (counted in Redis) but so high that none is reached: every simulated
+#: person comes from 127.0.0.1
+NO_LIMIT = '"100000 per minute"'
+
+
+class MailCounter:
+    """SMTP handler counting what arrives, and how many distinct Message-IDs."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
+        self.ids: set[bytes] = set()
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        content: bytes = envelope.content  # type: ignore[attr-defined]
+        header = next(
+            (line for line in content.splitlines() if line.lower().startswith(b"message-id:")),
+            b"",
+        )
+        with self.lock:
+            self.count += 1
+            self.ids.add(header)
+        return "250 OK"
+
+
+def site_env(database_url: str, redis_url: str, smtp_port: int, proxied: bool) -> dict[str, str]:
+    """The environment of both instances (and of the commands run on their database)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FLASK_")}
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "PYTHONPATH": str(ROOT),
+            "FLASK_SECRET_KEY": f'"{secrets.token_urlsafe(32)}"',
+            "FLASK_SITE_URL": "http://127.0.0.1:5000",
+            "FLASK_WTF_CSRF_SSL_STRICT": "false",
+            "FLASK_MAIL_SERVER": '"127.0.0.1"',
+            "FLASK_MAIL_PORT": str(smtp_port),
+            "FLASK_RATELIMIT_STORAGE_URI": redis_url,
+            # The simulated people send the form back at once: no honeypot delay.
+            "FLASK_HONEYPOT_MIN_SECONDS": "0",
+            "FLASK_PROXY_FIX_X_FOR": "1" if proxied else "0",
+        }
+    )
+    for name in ("REGISTRATION", "QUESTION", "VOTE", "LINK_REQUEST"):
+        env[f"FLASK_RATELIMIT_{name}"] = NO_LIMIT
+    return env
+
+
+def flask(env: dict[str, str], *args: str) -> None:
+    """Run `flask --app wsgi ARGS` on the site's database."""
+    subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, check=True)
+
+
+SEED = """
+import json, secrets, sys
+import sqlalchemy as sa
+from app.clock import utcnow
+from app.extensions import db
+from app.identity import hash_token
+from app.models import Attendee, AttendeeToken, Episode, Question, Registration
+from app.vocabulary import QuestionStatus
+returning, authors, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+episode = db.session.scalars(sa.select(Episode).filter_by(number=1)).one()
+now = utcnow()
+def person(email):
+    return dict(series_id=episode.series_id, email=email, first_name="Dominique",
+        last_name="Retour", organisation="Ville", organisation_kind="collectivite",
+        job_title="", privacy_acknowledged_at=now, created_at=now, updated_at=now)
+emails = [f"retour{n}@bench.example.org" for n in range(returning)]
+emails += [f"auteur{n}@bench.example.org" for n in range(authors)]
+db.session.execute(sa.insert(Attendee), [person(email) for email in emails])
+ids = dict(db.session.execute(sa.select(Attendee.email, Attendee.id)).all())
+db.session.execute(sa.insert(Registration),
+    [dict(attendee_id=ids[e], episode_id=episode.id, created_at=now) for e in emails])
+links = []
+for n in range(returning):
+    token = secrets.token_urlsafe(32)
+    db.session.add(AttendeeToken(attendee_id=ids[emails[n]], token_hash=hash_token(token)))
+    links.append(f"/moi/{token}")
+for n in range(authors):
+    db.session.add(Question(episode_id=episode.id, attendee_id=ids[f"auteur{n}@bench.example.org"],
+        text=f"Question publiee n {n} : quels outils pour une concertation ?", show_name=False,
+        status=QuestionStatus.NEW, published=True, created_at=now, updated_at=now))
+db.session.commit()
+json.dump({"links": links, "episode": episode.slug}, open(out, "w"))
+"""
+
+
+def seed(env: dict[str, str], people_file: Path) -> None:
+    """People who registered before the run (with links the bench knows), and published
+    questions to vote for."""
+    program = "from wsgi import app\nwith app.app_context():\n" + "".join(
+        f"    {line}\n" for line in SEED.strip().splitlines()
+    )
+    args = [sys.executable, "-c", program, str(RETURNING), str(AUTHORS), str(people_file)]
+    subprocess.run(args, cwd=ROOT, env=env, check=True)
+
+
+class ConnectionSampler(threading.Thread):
+    """Count the database's connections (pg_stat_activity) twice a second."""
+
+    def __init__(self, server_url: str, database: str) -> None:
+        super().__init__(daemon=True)
+        self.address = "postgresql://" + server_url.removeprefix("postgresql+psycopg://")
+        self.database = database
+        self.samples: list[tuple[int, int]] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self.address + "/postgres", autocommit=True) as conn:
+            while not self.stopping.wait(0.5):
+                total, active = conn.execute(
+                    "SELECT count(*), count(*) FILTER (WHERE state = 'active')"
+                    " FROM pg_stat_activity WHERE datname = %s",
+                    (self.database,),
+                ).fetchone()
+                self.samples.append((total, active))
+
+
+def warm_up(instances: list[str], people: Path) -> None:
+    """Open each page kind a few times at once on every instance, as a deployment's checks
+    would: every worker has compiled its templates and started its sender before the run."""
+    episode = json.loads(people.read_text())["episode"]
+    paths = ["/", "/inscription", f"/episodes/{episode}", "/healthz"]
+    urls = [base + path for base in instances for path in paths for _ in range(4)]
+
+    def fetch(url: str) -> None:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            answer.read()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(fetch, urls))
+
+
+def locust(hosts: list[str], people: Path, args: argparse.Namespace, prefix: Path) -> None:
+    """Run Locust headless on the journey; its CSV files start with `prefix`."""
+    env = {**os.environ, "BENCH_HOSTS": ",".join(hosts), "BENCH_PEOPLE": str(people)}
+    env["BENCH_THINK"] = args.think
+    command = [str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless"]
+    command += ["--users", str(args.users), "--spawn-rate", str(args.spawn_rate)]
+    command += ["--run-time", args.run_time, "--csv", str(prefix), "--host", hosts[0]]
+    command += ["--only-summary", "--loglevel", "WARNING"]
+    with (prefix.parent / "locust.log").open("w") as log:
+        subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def print_report(prefix: Path, sampler: ConnectionSampler) -> None:
+    """The table: requests/s, p50/p95/p99 per step, errors; then the connections."""
+    with Path(f"{prefix}_stats.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    print(f"\n{'step':<26}{'requests':>9}{'errors':>8}{'req/s':>8}{'p50':>7}{'p95':>7}{'p99':>7}")
+    for row in rows:
+        name = row["Name"] if row["Name"] != "Aggregated" else "all steps"
+        print(
+            f"{name:<26}{row['Request Count']:>9}{row['Failure Count']:>8}"
+            f"{float(row['Requests/s']):>8.1f}{row['50%']:>7}{row['95%']:>7}{row['99%']:>7}"
+        )
+    print("(times in ms)")
+    failures = Path(f"{prefix}_failures.csv")
+    if failures.exists():
+        for row in list(csv.DictReader(failures.open()))[:10]:
+            print(f"  error: {row['Name']}: {row['Error'][:160]} × {row['Occurrences']}")
+    totals = [total for total, _ in sampler.samples] or [0]
+    actives = [active for _, active in sampler.samples] or [0]
+    print(
+        f"\nPostgreSQL connections (pg_stat_activity, {len(sampler.samples)} samples): "
+        f"max {max(totals)}, median {statistics.median(totals):g}; "
+        f"active at once: max {max(actives)}, median {statistics.median(actives):g}"
+    )
+
+
+def print_afterwards(database_url: str, mail: MailCounter) -> None:
+    """What the database and the SMTP server hold after the run: nothing twice."""
+    address = "postgresql://" + database_url.removeprefix("postgresql+psycopg://")
+    with psycopg.connect(address) as conn:
+        (registered,) = conn.execute(
+            "SELECT count(*) FROM attendee WHERE email LIKE 'personne%%'"
+        ).fetchone()
+        (questions,) = conn.execute("SELECT count(*) FROM question").fetchone()
+        (votes,) = conn.execute("SELECT count(*) FROM vote").fetchone()
+        (miscounted,) = conn.execute(
+            "SELECT count(*) FROM question q WHERE q.vote_count <>"
+            " (SELECT count(*) FROM vote v WHERE v.question_id = q.id)"
+        ).fetchone()
+        outbox = dict(conn.execute("SELECT status, count(*) FROM outbox_message GROUP BY 1"))
+    print(
+        f"Afterwards: {registered} new attendees, {questions} questions, {votes} votes "
+        f"({miscounted} questions whose count differs from their votes); outbox {outbox}; "
+        f"SMTP server received {mail.count} messages, {len(mail.ids)} distinct Message-IDs"
+    )
+
+
+def main() -> None:
+    """Start everything, run Locust, print the figures, stop everything."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--spawn-rate", type=int, default=50)
+    parser.add_argument("--run-time", default="60s")
+    parser.add_argument("--think", default="1,3", help="seconds between two steps: min,max")
+    parser.add_argument("--no-nginx", action="store_true")
+    args = parser.parse_args()
+
+    programs = postgres_programs()
+    nginx_program = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    missing = [
+        name
+        for name, found in (
+            ("postgresql", programs),
+            ("redis-server", shutil.which("redis-server")),
+            ("locust (pip install -e '.[bench]')", (BIN / "locust").exists() or None),
+        )
+        if not found
+    ]
+    if missing:
+        sys.exit(f"Missing: {', '.join(missing)}")
+    proxied = nginx_program is not None and not args.no_nginx
+    folder = Path(tempfile.mkdtemp(prefix="bench-instances-"))
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+    with ExitStack() as stack:
+        server, _postgres = stack.enter_context(postgres_cluster(programs))
+        database_url = create_database(server, "webinaires")
+        redis_url = stack.enter_context(redis_server())
+        mail = MailCounter()
+        smtp = Controller(mail, hostname="127.0.0.1", port=free_port())
+        smtp.start()
+        stack.callback(smtp.stop)
+        env = site_env(database_url, redis_url, smtp.port, proxied)
+        flask(env, "db", "upgrade")
+        flask(env, "programme", "load")
+        people = folder / "people.json"
+        seed(env, people)
+        instances = [stack.enter_context(site_instance(env, workers=2)) for _ in range(2)]
+        warm_up(instances, people)
+        hosts = [stack.enter_context(nginx(instances, nginx_program))] if proxied else instances
+        in_front = "nginx (round robin)" if proxied else "none: requests alternate"
+        print(f"two instances of 2 workers: {', '.join(instances)}; in front: {in_front}")
+        print(f"{args.users} people, spawn rate {args.spawn_rate}/s, {args.run_time}")
+        print(f"think time between two steps: {args.think.replace(',', ' to ')} s")
+
+        sampler = ConnectionSampler(server, "webinaires")
+        sampler.start()
+        prefix = folder / "run"
+        locust(hosts, people, args, prefix)
+        sampler.stopping.set()
+        sampler.join()
+        time.sleep(3)  # let the senders finish what the last requests queued
+        print_report(prefix, sampler)
+        print_afterwards(database_url, mail)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"Locust's CSV files and log: {folder}")
+
+
+if __name__ == "__main__":
+    main()

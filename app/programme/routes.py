@@ -48,7 +48,12 @@ def index() -> Response:
     if request.if_none_match.contains(etag):
         response = Response(status=304)
     else:
-        html = render_template("programme/index.html", view=programme_view_or_404(), now=now)
+        html = render_template(
+            "programme/index.html",
+            view=programme_view_or_404(),
+            now=now,
+            seats=snapshot.places_left(),
+        )
         response = Response(html, mimetype="text/html")
     response.set_etag(etag)
     return response
@@ -64,6 +69,8 @@ def episode(slug: str) -> Response:
     or the episode does), and the sorted list alone for an htmx request aimed at it.
     """
     found, now = episode_or_404(slug), utcnow()
+    # Its seats, where it has a capacity: from the worker's snapshot (usually no query).
+    snapshot = programme_snapshot(now) if found.capacity is not None else None
     response = render(
         "programme/episode.html",
         "questions/_published.html",
@@ -71,6 +78,7 @@ def episode(slug: str) -> Response:
         view=load_programme_view(),
         now=now,
         episode=found,
+        seats=snapshot.places_left() if snapshot else {},
         board=question_board(
             found,
             current_visitor(),

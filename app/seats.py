@@ -126,7 +126,7 @@ def fill_seats(episode_ids: Iterable[int], now: datetime) -> list[Registration]:
     """Give the free seats of these episodes to the first people waiting, in order of
     arrival, in the caller's write transaction; each is told by e-mail (join link included
     when it is set). Nothing moves once an episode has started or when it is cancelled."""
-    # Here, not at the top: notifications read the waiting list from this module.
+    # Here, not at the top: the mailing package reads the waiting list from this module.
     from .mailing.notifications import queue_seat_given
 
     capacities = _capacities(episode_ids)
@@ -144,6 +144,8 @@ def fill_seats(episode_ids: Iterable[int], now: datetime) -> list[Registration]:
             .order_by(Registration.waiting_since, Registration.id)
             .limit(free)
         )
+        # No reminder was owed to them: the sweep sends them the next one due (and the
+        # join link with it), as to anyone seated.
         for registration in db.session.scalars(first).all():
             registration.waiting_since = None
             queue_seat_given(registration.attendee, episode)

@@ -538,3 +538,42 @@ def test_following_a_full_episode_from_the_space_joins_its_waiting_list(
     assert "L’épisode 2 est complet : vous êtes sur la liste d’attente, en position 1." in said
     assert "Quitter la liste d’attente" in said
     assert places(programme, 2) == [("assise@example.org", False), ("camille@example.org", True)]
+
+
+def test_a_join_link_set_after_the_seat_was_given_reaches_that_person(
+    programme: Flask, facilitator_client: FlaskClient, make_attendee
+) -> None:
+    """The mail giving the seat promised the link "by e-mail" when it was not set yet; the
+    day before episode 1, the sweep keeps that promise (the seat's mail counts as one that
+    carried no link, like a reminder)."""
+    from app.mailing.reminders import queue_due_reminders
+
+    seated, _ = make_attendee(email="assise@example.org", episodes=(1,))
+    set_capacity(programme, 1, 1)
+    register(
+        programme.test_client(), email="ines@example.org", episodes=[str(episode_id(programme, 1))]
+    )
+    with programme.app_context():
+        queue_due_reminders()  # the seat's holder is reminded, Inès (waiting) is not
+        from app.attendee.services import erase
+
+        erase(seated)
+        queue_due_reminders()  # Inès now has a seat: the reminder of the day before is hers
+    facilitator_client.post(
+        edit_url(programme, 1),
+        data=edit_form(facilitator_client, 1, join_url="https://visio.example.org/e1"),
+    )
+    with programme.app_context():
+        queue_due_reminders()
+        sent = db.session.execute(
+            sa.select(OutboxMessage.kind, OutboxMessage.body_text)
+            .filter_by(recipient="ines@example.org")
+            .order_by(OutboxMessage.id)
+        ).all()
+    assert [kind for kind, _ in sent] == [
+        "registration_confirmation",
+        "seat_given",
+        "reminder",
+        "join_link",
+    ]
+    assert "https://visio.example.org/e1" in sent[-1][1]

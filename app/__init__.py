@@ -12,7 +12,7 @@ from urllib.parse import quote
 from flask import Flask, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import guards, http, links, logs, pagecache, timefmt, vocabulary
+from . import guards, http, links, logs, pagecache, seats, timefmt, vocabulary
 from .clock import Clock
 from .config import Defaults, reminder_offsets
 from .converters import BoundedIntConverter
@@ -184,6 +184,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["episode_url"] = links.episode_url
     app.jinja_env.globals["replay_link"] = links.replay_link
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    app.jinja_env.globals["FEW_PLACES"] = seats.FEW_PLACES
     app.jinja_env.globals["nav_links"] = lambda: [
         (endpoint, label) for endpoint, label in NAV_LINKS if endpoint in app.view_functions
     ]

@@ -109,6 +109,9 @@ class Episode(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: why, as the public page and the notice to registrants say it
     cancel_reason: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    #: seats: None is unlimited; past it, registrations join the waiting list (lowering it
+    #: below the seats taken removes nobody, it only stops new seats)
+    capacity: Mapped[int | None]
 
     series: Mapped[Series] = relationship(back_populates="episodes")
     registrations: Mapped[list[Registration]] = relationship(
@@ -188,9 +191,12 @@ class AttendeeToken(db.Model):
 
 
 class Registration(db.Model):
-    """An attendee follows an episode."""
+    """An attendee follows an episode: with a seat, or on its waiting list."""
 
-    __table_args__ = (sa.UniqueConstraint("attendee_id", "episode_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("attendee_id", "episode_id"),
+        sa.Index("ix_registration_episode_waiting", "episode_id", "waiting_since"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     attendee_id: Mapped[int] = mapped_column(sa.ForeignKey("attendee.id", ondelete="CASCADE"))
@@ -198,6 +204,13 @@ class Registration(db.Model):
         sa.ForeignKey("episode.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: on the waiting list since then (the order of arrival, with the id); None: a seat
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def waiting(self) -> bool:
+        """On the waiting list, not (yet) seated."""
+        return self.waiting_since is not None
 
     attendee: Mapped[Attendee] = relationship(back_populates="registrations")
     episode: Mapped[Episode] = relationship(back_populates="registrations")

@@ -6,10 +6,11 @@ front of Flask answers them from memory (and answers conditional requests with 3
   cookie, whose answer is a 200 that sets no cookie. Anything else goes to Flask.
 - Keyed on what the answer varies on: the path and query, htmx's request headers (a page and
   its fragment share their address), nothing else (no session, no language yet).
-- Kept while the content's version is the same: the programme (series and episodes) and the
-  questions and votes of every episode, re-read from the database at most every
-  PROGRAMME_SNAPSHOT_SECONDS by each worker (at once for changes made in that worker), and
-  until the next start or end of an episode (pages show each episode's state).
+- Kept while the content's version is the same: the programme (series and episodes), the
+  questions and votes of every episode, and the seats taken where there is a capacity,
+  re-read from the database at most every PROGRAMME_SNAPSHOT_SECONDS by each worker (at
+  once for changes made in that worker), and until the next start or end of an episode
+  (pages show each episode's state).
 """
 
 from __future__ import annotations

@@ -288,6 +288,9 @@ class MailKind(enum.StrEnum):
     #: value, label, topic
     REGISTRATION_CONFIRMATION = "registration_confirmation", "Confirmation d’inscription", None
     PERSONAL_LINK = "personal_link", "Lien personnel", None
+    #: a seat freed and given from the waiting list: the answer to the person's own request
+    #: (they asked for one), so it cannot be stopped
+    SEAT_GIVEN = "seat_given", "Place obtenue (liste d’attente)", None
     REMINDER = "reminder", "Rappel", MailTopic.REMINDERS
     JOIN_LINK = "join_link", "Nouveau lien pour rejoindre", MailTopic.REMINDERS
     EPISODE_RESCHEDULED = "episode_rescheduled", "Nouvel horaire", MailTopic.CHANGES

@@ -66,8 +66,16 @@ def populate(app: Flask) -> None:
             db.session.add(person)
             db.session.flush()
             issue_token(person)
-            db.session.add(Registration(attendee_id=person.id, episode_id=episodes[n].id))
+            db.session.add(
+                Registration(
+                    attendee_id=person.id,
+                    episode_id=episodes[n].id,
+                    # One on a waiting list (issue 13): its place travels with the backup.
+                    waiting_since=NOW if n == 2 else None,
+                )
+            )
             people.append(person)
+        episodes[2].capacity = 1
         question = Question(
             episode_id=episodes[0].id,
             attendee_id=people[0].id,

@@ -111,6 +111,8 @@ def test_a_page_rendered_before_the_snapshot_catches_up_carries_the_etag_of_what
     # renders another instance's change: the same bytes must carry the same ETag everywhere.
     programme.config["PROGRAMME_SNAPSHOT_SECONDS"] = 2
     clock = programme.extensions["clock"]
+    # (Registered first: a registration is a write this worker's pages follow at once.)
+    attendee_id, _ = make_attendee()
     anonymous = programme.test_client()
     before = anonymous.get("/")
     with programme.app_context(), db.engine.begin() as other_worker:
@@ -119,7 +121,6 @@ def test_a_page_rendered_before_the_snapshot_catches_up_carries_the_etag_of_what
             .where(Episode.number == 3)
             .values(title="Un titre changé ailleurs", updated_at=NOW + timedelta(minutes=1))
         )
-    attendee_id, _ = make_attendee()
     sign_in_as(client, attendee_id)  # straight to Flask, which renders the programme read now
     rendered = client.get("/")
     assert "Un titre changé ailleurs" in rendered.get_data(as_text=True)

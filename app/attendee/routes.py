@@ -25,6 +25,7 @@ from ..models import Attendee, Episode
 from ..programme.services import followed_episodes, load_programme_view
 from ..questions.board import questions_for_attendee
 from ..refusals import Refusal
+from ..seats import waiting_positions
 from ..vocabulary import MailTopic, OrganisationKind
 from . import bp, services
 from .forms import DetailsForm, LinkRequestForm
@@ -98,6 +99,7 @@ def _space_context(attendee: Attendee) -> dict:
         "view": view,
         "episodes": view.episodes if view else [],
         "followed": {e.id for e in followed_episodes(attendee.id)},
+        "waiting": waiting_positions(attendee.id),
         "now": utcnow(),
         "kind_label": OrganisationKind.label_of(attendee.organisation_kind),
         "form": ConfirmForm(),
@@ -133,7 +135,8 @@ def toggle_episode(episode_id: int) -> Response:
         refuse(400, "Choix non compris : rechargez la page et réessayez.")
     try:
         services.set_following(attendee.id, episode, wanted == "1")
-        message, status = _following_message(episode, wanted == "1"), 200
+        position = waiting_positions(attendee.id).get(episode.id)
+        message, status = _following_message(episode, wanted == "1", position), 200
     except Refusal as refusal:
         message, status = refusal.message, refusal.code
     return after_post(
@@ -144,7 +147,12 @@ def toggle_episode(episode_id: int) -> Response:
     )
 
 
-def _following_message(episode: Episode, follow: bool) -> str:
+def _following_message(episode: Episode, follow: bool, position: int | None = None) -> str:
+    if follow and position:
+        return (
+            f"L’épisode {episode.number} est complet : vous êtes sur la liste d’attente,"
+            f" en position {position}."
+        )
     if follow:
         return f"Vous suivez maintenant l’épisode {episode.number}."
     return f"Vous ne suivez plus l’épisode {episode.number}."
@@ -156,6 +164,40 @@ def _episode_item(attendee: Attendee, episode: Episode, message: str, status: in
         "attendee/_episode_item.html", episode=episode, message=message, **context
     )
     return Response(html, status)
+
+
+@bp.route("/episodes/<int:episode_id>/liberer", methods=["GET", "POST"])
+def release(episode_id: int) -> Response:
+    """'Libérer ma place' (the link in every confirmation and reminder): a GET only asks,
+    in place or on its own page; the POST frees the seat for the first person waiting."""
+    visitor = current_visitor()
+    if request.method == "GET" and (visitor is None or not visitor.full):
+        return redirect(url_for("attendee.request_link"), code=303)  # as the space does
+    attendee, episode = _me(), db.session.get(Episode, episode_id)
+    if episode is None or episode.series_id != attendee.series_id:
+        refuse(404, "Cet épisode n’existe pas.")
+    form = ConfirmForm()
+    if request.method == "GET":
+        return render(
+            "attendee/release.html",
+            "attendee/_release_confirm.html",
+            episode=episode,
+            form=form,
+            waiting_list=episode.capacity is not None,
+        )
+    if not form.validate_on_submit():
+        refuse(400, PAGE_EXPIRED)
+    try:
+        services.set_following(attendee.id, episode, False)
+        message, status = f"Votre place pour l’épisode {episode.number} est libérée.", 200
+    except Refusal as refusal:
+        message, status = refusal.message, refusal.code
+    return after_post(
+        url_for("attendee.space", _anchor=f"mon-episode-{episode.number}"),
+        message,
+        category="success" if status == 200 else "error",
+        fragment=lambda: _episode_item(attendee, episode, message, status),
+    )
 
 
 @bp.route("/coordonnees", methods=["GET", "POST"])
@@ -191,8 +233,11 @@ def _details(attendee: Attendee, saved: bool = False) -> Response:
 def agenda() -> Response:
     """The attendee's own calendar: their episodes, with the join links."""
     attendee = _me()
+    waiting = waiting_positions(attendee.id)  # no seat, no join link
     calendar = build_calendar(
-        followed_episodes(attendee.id), "Mes webinaires participation", include_join_url=True
+        [e for e in followed_episodes(attendee.id) if e.id not in waiting],
+        "Mes webinaires participation",
+        include_join_url=True,
     )
     return ics_response(calendar, "mes-webinaires-participation.ics")
 

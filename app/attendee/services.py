@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from ..clock import utcnow
-from ..database import insert_ignoring_conflicts, write
+from ..database import write
 from ..extensions import db
 from ..identity import issue_token
 from ..mailing.notifications import queue_personal_link
@@ -24,6 +26,7 @@ from ..models import (
 from ..questions.merges import detach_merges
 from ..questions.services import recount_votes
 from ..refusals import Refusal
+from ..seats import fill_seats, lock_episodes, place, registered_episodes
 from ..vocabulary import DeliveryState, EpisodeState, MailKind, MailTopic
 
 #: personal-link e-mails per attendee per hour
@@ -43,27 +46,38 @@ class EpisodeCancelled(Refusal):
 
 
 def set_following(attendee_id: int, episode: Episode, follow: bool) -> None:
-    """Follow or stop following an upcoming episode (idempotent); who stops following gets
-    none of its reminders still waiting in the outbox."""
-    state = episode.state(utcnow())
+    """Follow or stop following an upcoming episode (idempotent): a seat while one is free,
+    else the waiting list; who stops following gets none of its reminders still waiting in
+    the outbox, and the seat they free goes at once to the first person waiting."""
+    now = utcnow()
+    state = episode.state(now)
     if state == EpisodeState.CANCELLED:
         raise EpisodeCancelled
     if state != EpisodeState.UPCOMING:
         raise EpisodeClosed
     with write():
         if follow:
-            insert_ignoring_conflicts(
-                Registration,
-                [{"attendee_id": attendee_id, "episode_id": episode.id, "created_at": utcnow()}],
-                index_elements=["attendee_id", "episode_id"],
-            )
+            place(attendee_id, [episode.id], now)
         else:
-            db.session.execute(
+            # The episode's lock first (app/seats.py), then the seat given on.
+            fill_seats_after(
+                [episode.id],
                 sa.delete(Registration).where(
                     Registration.attendee_id == attendee_id, Registration.episode_id == episode.id
-                )
+                ),
+                now,
             )
             drop_pending(attendee_id, MailKind.of_topics(set(MailTopic)), episode_id=episode.id)
+
+
+def fill_seats_after(episode_ids: list[int], delete: sa.Delete, now: datetime) -> None:
+    """Run this delete of registrations, then give the seats it freed to those waiting."""
+    if not episode_ids:
+        db.session.execute(delete)
+        return
+    lock_episodes(episode_ids)
+    db.session.execute(delete)
+    fill_seats(episode_ids, now)
 
 
 #: what an attendee may correct in their space (the address is the key: it stays)
@@ -133,6 +147,10 @@ def erase_attendees(ids: sa.Select) -> None:
     """Delete these attendees and all that is theirs, in the caller's transaction: the
     facilitators' journal keeps what was done to their questions, not what was written."""
     voted = list(db.session.scalars(sa.select(Vote.question_id).where(Vote.attendee_id.in_(ids))))
+    # Their seats go to the first people waiting, in this transaction. Locks in the order a
+    # registration takes them (the attendee, then the episodes): no deadlock between the two.
+    db.session.execute(sa.select(Attendee.id).where(Attendee.id.in_(ids)).with_for_update())
+    freed = registered_episodes(ids)
     targets = sa.select(sa.literal("question:") + sa.cast(Question.id, sa.String)).where(
         Question.attendee_id.in_(ids)
     )
@@ -141,7 +159,7 @@ def erase_attendees(ids: sa.Select) -> None:
     )
     # Others' questions merged into theirs are separated again, with their votes back.
     detach_merges(sa.select(Question.id).where(Question.attendee_id.in_(ids)))
-    db.session.execute(sa.delete(Attendee).where(Attendee.id.in_(ids)))
+    fill_seats_after(freed, sa.delete(Attendee).where(Attendee.id.in_(ids)), utcnow())
     recount_votes(voted)
 
 

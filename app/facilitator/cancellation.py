@@ -89,7 +89,8 @@ def plan_reinstatement(episode: Episode) -> NoticePlan:
     copy = _as_cancelled(episode, "")
     copy.cancelled_at = None
     return NoticePlan(
-        recipient_count(episode.id, MailTopic.CHANGES),
+        # It carries the join link: to those with a seat.
+        recipient_count(episode.id, MailTopic.CHANGES, seated=True),
         preview_reinstated(copy),
         confirmation_key("maintien"),
     )
@@ -132,6 +133,8 @@ def reinstate_episode(episode_id: int, facilitator_id: int) -> int:
         episode.sequence = (episode.sequence or 0) + 1
         episode.updated_at, episode.updated_by_id = now, facilitator_id
         record(facilitator_id, "episode.reinstate", f"episode:{episode.id}")
-        told = queue_episode_reinstated(episode, registrants_of(episode.id, MailTopic.CHANGES))
+        told = queue_episode_reinstated(
+            episode, registrants_of(episode.id, MailTopic.CHANGES, seated=True)
+        )
     forget_programme_view()
     return told

@@ -24,6 +24,8 @@ class EpisodeFigures:
 
     episode: Episode
     registrants: int = 0
+    #: of whom on the waiting list
+    waiting: int = 0
     by_status: dict[QuestionStatus, int] = field(
         default_factory=lambda: dict.fromkeys(QuestionStatus, 0)
     )
@@ -53,11 +55,14 @@ def dashboard() -> Dashboard:
     """Per-episode counts, sign-ups per day (Paris days), split by kind of organisation."""
     view = load_programme_view()
     figures = {e.id: EpisodeFigures(e) for e in (view.episodes if view else [])}
-    for episode_id, count in db.session.execute(
-        sa.select(Registration.episode_id, sa.func.count()).group_by(Registration.episode_id)
+    for episode_id, count, waiting in db.session.execute(
+        sa.select(
+            Registration.episode_id, sa.func.count(), sa.func.count(Registration.waiting_since)
+        ).group_by(Registration.episode_id)
     ):
         if episode_id in figures:
             figures[episode_id].registrants = count
+            figures[episode_id].waiting = waiting
     for episode_id, status, count, votes in db.session.execute(
         sa.select(
             Question.episode_id,

@@ -17,6 +17,7 @@ from ..mailing.queue import wake_sender
 from ..mailing.reminders import awaiting_new_link, note_link_sent, rearm_reminders
 from ..models import Attendee, Episode, Registration
 from ..programme.services import forget_programme_view
+from ..seats import fill_seats
 from ..vocabulary import EpisodeState, MailTopic
 from .journal import record
 
@@ -26,27 +27,36 @@ TIMING_FIELDS = ("starts_at", "duration_minutes")
 COLUMNS = [attr for attr in sa.inspect(Episode).column_attrs]
 
 
-def registrants_of(episode_id: int, topic: MailTopic | None = None) -> list[Attendee]:
-    """The attendees who follow an episode (those who receive this topic's mail, if given)."""
+def registrants_of(
+    episode_id: int, topic: MailTopic | None = None, *, seated: bool = False
+) -> list[Attendee]:
+    """The attendees who follow an episode (those who receive this topic's mail, if given;
+    only those with a seat if `seated`: a message carrying the join link)."""
     statement = (
         sa.select(Attendee)
         .join(Registration, Registration.attendee_id == Attendee.id)
         .where(Registration.episode_id == episode_id)
         .order_by(Attendee.id)
     )
+    if seated:
+        statement = statement.where(Registration.waiting_since.is_(None))
     if topic is not None:
         statement = statement.where(getattr(Attendee, topic.value).is_(True))
     return list(db.session.scalars(statement))
 
 
-def recipient_count(episode_id: int, topic: MailTopic) -> int:
-    """How many registrants of an episode receive this topic's mail."""
-    return db.session.scalar(
+def recipient_count(episode_id: int, topic: MailTopic, *, seated: bool = False) -> int:
+    """How many registrants of an episode receive this topic's mail (with a seat, if
+    `seated`)."""
+    statement = (
         sa.select(sa.func.count())
         .select_from(Registration)
         .join(Attendee, Attendee.id == Registration.attendee_id)
         .where(Registration.episode_id == episode_id, getattr(Attendee, topic.value).is_(True))
     )
+    if seated:
+        statement = statement.where(Registration.waiting_since.is_(None))
+    return db.session.scalar(statement)
 
 
 def _with_values(episode: Episode, values: dict[str, Any]) -> Episode:
@@ -99,9 +109,12 @@ def plan_move(episode: Episode, values: dict[str, Any]) -> MovePlan:
         why_not = "Cet épisode a commencé : aucun e-mail n’est envoyé aux inscrits."
     elif moved.starts_at <= now:
         why_not = "La nouvelle date est déjà passée : aucun e-mail n’est envoyé aux inscrits."
-    recipients = recipient_count(episode.id, MailTopic.CHANGES)
+    # The notice of a new time carries the join link: it goes to those with a seat.
+    recipients = recipient_count(episode.id, MailTopic.CHANGES, seated=True)
     registered = db.session.scalar(
-        sa.select(sa.func.count()).where(Registration.episode_id == episode.id)
+        sa.select(sa.func.count()).where(
+            Registration.episode_id == episode.id, Registration.waiting_since.is_(None)
+        )
     )
     opted_out = registered - recipients
     if why_not is None and recipients == 0:
@@ -198,10 +211,13 @@ def update_episode(
             change.why_not = plan.why_not
             change.kept_quiet = plan.asks_first and not notify
             if plan.asks_first and notify:
-                told = registrants_of(episode.id, MailTopic.CHANGES)
+                told = registrants_of(episode.id, MailTopic.CHANGES, seated=True)
                 change.notified = queue_episode_rescheduled(episode, told)
                 if episode.join_url:
                     note_link_sent(episode, registrations_of(episode.id, told))
+        if "capacity" in change.changed:
+            # More seats (or none counted): the first people waiting get them now.
+            fill_seats([episode.id], now)
         if "join_url" in change.changed and episode.join_url:
             change.link_recipients = awaiting_new_link(episode)
             wake_sender()  # the sweep sends the new link now, not at the next minute

@@ -17,7 +17,14 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from ..models import Episode
 from ..timefmt import PARIS
@@ -139,12 +146,20 @@ class EpisodeForm(FlaskForm):
         "Lien du replay",
         validators=[Length(max=500, message="500 caractères au plus."), http_url],
     )
+    capacity = IntegerField(
+        "Nombre de places",
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=100_000, message="Entre 1 et 100 000 places, ou vide."),
+        ],
+    )
 
     #: our wording for values the browser could not parse (WTForms' own is generic)
     PARSE_ERRORS: ClassVar[dict[str, str]] = {
         "date": "Date invalide : écrivez-la sous la forme jj/mm/aaaa.",
         "time": "Heure invalide : écrivez-la sous la forme hh:mm, par exemple 11:00.",
         "duration_minutes": "Indiquez un nombre entier de minutes.",
+        "capacity": "Indiquez un nombre entier de places, ou laissez vide (sans limite).",
     }
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -193,6 +208,7 @@ class EpisodeForm(FlaskForm):
                 "speakers": format_speakers(episode.speakers),
                 "join_url": episode.join_url,
                 "replay_url": episode.replay_url,
+                "capacity": episode.capacity,
             }
         )
 
@@ -206,6 +222,7 @@ class EpisodeForm(FlaskForm):
             "speakers": parse_speakers(self.speakers.data or ""),
             "join_url": self.join_url.data or "",
             "replay_url": self.replay_url.data or "",
+            "capacity": self.capacity.data,
         }
 
     def validate_time(self, field: Any) -> None:

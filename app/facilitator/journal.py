@@ -18,6 +18,7 @@ FIELD_LABELS: dict[str, str] = {
     "speakers": "intervenants",
     "join_url": "lien du direct",
     "replay_url": "lien du replay",
+    "capacity": "nombre de places",
 }
 #: what a journal target names, in French
 TARGET_NAMES = {

@@ -24,6 +24,7 @@ from ..extensions import db
 from ..links import episode_url, site_link
 from ..models import Attendee, Episode, OutboxMessage, Question
 from ..programme.services import followed_episodes
+from ..seats import waiting_positions
 from ..timefmt import short_date_fr, time_fr
 from ..vocabulary import MailKind
 from .queue import queue_message, render_at_send
@@ -165,17 +166,27 @@ def _fill(row: OutboxMessage, template: str, **context: object) -> None:
     row.headers = _unsubscribe_headers(unsubscribe_url)
 
 
+def release_url(episode: Episode) -> str:
+    """Where a registrant frees their seat: a confirmation in their space (never a GET that acts)."""
+    return site_link("attendee.release", episode_id=episode.id)
+
+
 @render_at_send(MailKind.REGISTRATION_CONFIRMATION)
 def render_registration_confirmation(row: OutboxMessage) -> None:
-    """The confirmation as sent: the episodes the person follows now, with their calendar."""
+    """The confirmation as sent: the episodes the person follows now, with their calendar;
+    where they wait for a seat, their place on the list (and no join link)."""
     episodes = followed_episodes(row.attendee_id)
+    waiting = waiting_positions(row.attendee_id)
     _fill(
         row,
         "email/registration_confirmation",
         episodes=episodes,
         links=[calendar_links(episode) for episode in episodes],
+        waiting=waiting,
+        release_urls={episode.id: release_url(episode) for episode in episodes},
     )
-    row.ics = my_calendar(episodes)
+    # The calendar carries the join links: only the episodes with a seat.
+    row.ics = my_calendar([episode for episode in episodes if episode.id not in waiting])
 
 
 @render_at_send(MailKind.PERSONAL_LINK)
@@ -215,6 +226,7 @@ def queue_reminder(
         # A reminder is no use once the live has started (SMTP down until then).
         expires_at=episode.starts_at,
         dedupe_key=dedupe_key,
+        release_url=release_url(episode),
         **_reminder_context(episode, now),
     )
 
@@ -225,7 +237,29 @@ def preview_reminder(episode: Episode, now: datetime) -> Preview:
         "email/reminder",
         reminder_subject(episode),
         episode=episode,
+        release_url=release_url(episode),
         **_reminder_context(episode, now),
+    )
+
+
+# ---------------------------------------------------------------- the waiting list
+def seat_given_subject(episode: Episode) -> str:
+    """'Une place pour vous : épisode 3 du cycle de webinaires'."""
+    return f"Une place pour vous : épisode {episode.number} du cycle de webinaires"
+
+
+def queue_seat_given(attendee: Attendee, episode: Episode) -> OutboxMessage:
+    """A seat freed went to this person, first on the waiting list: they have it now, with
+    the join link when it is set and the calendar file."""
+    return _queue_to(
+        attendee,
+        MailKind.SEAT_GIVEN,
+        "email/seat_given",
+        seat_given_subject(episode),
+        episode=episode,
+        ics=my_calendar([episode]),
+        links=calendar_links(episode),
+        release_url=release_url(episode),
     )
 
 

@@ -8,8 +8,8 @@ once, the database lets one of them queue it, once.
 - A reminder is due from FLASK_REMINDER_OFFSETS minutes before the start until the start;
   when several are due (a late registration, an episode moved closer), only the latest
   (the smallest offset) is sent, and the earlier ones never are.
-- Nobody who stopped following, switched reminders off, or erased themselves is reminded;
-  a cancelled episode reminds nobody.
+- Nobody who stopped following, switched reminders off, or erased themselves is reminded,
+  nor anyone on the waiting list (no seat, no join link); a cancelled episode reminds nobody.
 - When the join link changes, whoever last received another link (or the promise of one)
   gets the new one at once, until the episode ends.
 """
@@ -128,7 +128,12 @@ def _queue_reminder_batch(episode_id: int, now: datetime) -> tuple[int, int]:
         candidates = db.session.execute(
             sa.select(Registration.id, Attendee)
             .join(Attendee, Attendee.id == Registration.attendee_id)
-            .where(Registration.episode_id == episode.id, Attendee.mail_reminders, ~sent)
+            .where(
+                Registration.episode_id == episode.id,
+                Registration.waiting_since.is_(None),  # the waiting list has no seat to join
+                Attendee.mail_reminders,
+                ~sent,
+            )
             .order_by(Registration.id)
             .limit(BATCH)
         ).all()
@@ -210,6 +215,7 @@ def _awaiting_link(episode: Episode) -> sa.Select:
         .join(ReminderSent, ReminderSent.id == latest)
         .where(
             Registration.episode_id == episode.id,
+            Registration.waiting_since.is_(None),
             Attendee.mail_reminders,
             ReminderSent.join_url != episode.join_url,
         )

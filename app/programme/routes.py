@@ -20,6 +20,7 @@ from .services import (
     load_programme_view,
     programme_snapshot,
     programme_view_or_404,
+    seats_of,
 )
 
 
@@ -51,9 +52,12 @@ def index() -> Response:
         # within PROGRAMME_SNAPSHOT_SECONDS): the ETag names what is rendered, so the same
         # bytes carry the same ETag on every worker of every instance.
         view = programme_view_or_404()
-        etag = programme_etag(ProgrammeSnapshot.of_view(view, now), now, "index")
+        rendered = ProgrammeSnapshot.of_view(view, now, seats_of(view))
+        etag = programme_etag(rendered, now, "index")
         if not request.if_none_match.contains(etag):
-            html = render_template("programme/index.html", view=view, now=now)
+            html = render_template(
+                "programme/index.html", view=view, now=now, seats=rendered.places_left()
+            )
     response = Response(status=304) if html is None else Response(html, mimetype="text/html")
     response.set_etag(etag)
     return response
@@ -74,6 +78,8 @@ def episode(slug: str) -> Response:
     )
     # Focus follows a link the person used (a sort, "voir les suivantes"), not a refresh.
     trigger = (request.htmx.trigger or "") if wants_fragment() else ""
+    # Its seats, where it has a capacity: from the worker's snapshot (usually no query).
+    snapshot = programme_snapshot(now) if found.capacity is not None else None
     response = render(
         "programme/episode.html",
         "questions/_published.html",
@@ -81,6 +87,7 @@ def episode(slug: str) -> Response:
         view=load_programme_view(),
         now=now,
         episode=found,
+        seats=snapshot.places_left() if snapshot else {},
         board=board,
         register=episode_register(found, now),
         focus_sort=trigger.startswith("tri-"),

@@ -16,6 +16,7 @@ from ..clock import utcnow
 from ..database import write
 from ..extensions import db
 from ..models import Episode, Question, Registration, Series
+from ..seats import places_left
 from ..timefmt import PARIS
 from ..vocabulary import EpisodeState
 from .rhythm import Rhythm, rhythm
@@ -58,6 +59,8 @@ class ProgrammeSnapshot:
     questions: tuple
     #: (id, starts_at, ends_at) per episode
     times: tuple[tuple[int, datetime, datetime], ...]
+    #: (id, places left) per episode with a capacity (0: full, the waiting list open)
+    seats: tuple[tuple[int, int], ...] = ()
     #: ETags already computed for this version, by page kind and states
     etags: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -68,15 +71,22 @@ class ProgrammeSnapshot:
             for episode_id, start, end in self.times
         )
 
+    def places_left(self) -> dict[int, int]:
+        """Per episode with a capacity: its seats still free (0 when full)."""
+        return dict(self.seats)
+
     def next_change(self, now: datetime) -> datetime | None:
         """The next start or end of an episode after `now` (states hold until then)."""
         moments = [m for _, start, end in self.times for m in (start, end) if m > now]
         return min(moments, default=None)
 
     @classmethod
-    def of_view(cls, view: ProgrammeView, now: datetime) -> ProgrammeSnapshot:
-        """The version and times of the programme this view holds, as `programme_snapshot`
-        would read them (without the questions): the ETag of what is rendered from it."""
+    def of_view(
+        cls, view: ProgrammeView, now: datetime, seats: tuple[tuple[int, int], ...] = ()
+    ) -> ProgrammeSnapshot:
+        """The version and times of the programme this view holds, with these seats (see
+        seats_of), as `programme_snapshot` would read them (without the questions): the ETag
+        of what is rendered from it."""
         return cls(
             taken_at=now,
             version=(
@@ -94,10 +104,31 @@ class ProgrammeSnapshot:
                     )
                     for e in view.episodes
                 ),
+                seats,
             ),
             questions=(),
+            seats=seats,
             times=tuple((e.id, e.starts_at, e.ends_at) for e in view.episodes),
         )
+
+
+def seats_of(view: ProgrammeView) -> tuple[tuple[int, int], ...]:
+    """Per episode of the view with a capacity, in order: its places left, read now (one
+    query; none when no episode has a capacity)."""
+    capped = [e for e in view.episodes if e.capacity is not None]
+    if not capped:
+        return ()
+    seated = dict(
+        db.session.execute(
+            sa.select(Registration.episode_id, sa.func.count())
+            .where(
+                Registration.waiting_since.is_(None),
+                Registration.episode_id.in_([e.id for e in capped]),
+            )
+            .group_by(Registration.episode_id)
+        ).all()
+    )
+    return tuple((e.id, places_left(e.capacity, seated.get(e.id, 0)) or 0) for e in capped)
 
 
 def _questions_of_each_episode() -> sa.Subquery:
@@ -112,6 +143,16 @@ def _questions_of_each_episode() -> sa.Subquery:
             sa.func.sum(Question.vote_count * Question.id).label("placed"),
         )
         .group_by(Question.episode_id)
+        .subquery()
+    )
+
+
+def _seats_of_each_episode() -> sa.Subquery:
+    """Per episode: how many seats are taken (the waiting list not counted)."""
+    return (
+        sa.select(Registration.episode_id, sa.func.count().label("seated"))
+        .where(Registration.waiting_since.is_(None))
+        .group_by(Registration.episode_id)
         .subquery()
     )
 
@@ -139,7 +180,7 @@ def programme_snapshot(now: datetime | None = None) -> ProgrammeSnapshot | None:
     snapshot = fresh_snapshot(app, now)
     if snapshot is not None:
         return snapshot
-    questions = _questions_of_each_episode()
+    questions, seated = _questions_of_each_episode(), _seats_of_each_episode()
     rows = db.session.execute(
         sa.select(
             Series.id,
@@ -152,9 +193,12 @@ def programme_snapshot(now: datetime | None = None) -> ProgrammeSnapshot | None:
             Episode.replay_url != "",
             Episode.cancelled_at,
             questions.c["count", "changed", "votes", "placed"],
+            Episode.capacity,
+            seated.c.seated,
         )
         .join(Episode, Episode.series_id == Series.id)
         .outerjoin(questions, questions.c.episode_id == Episode.id)
+        .outerjoin(seated, seated.c.episode_id == Episode.id)
         .order_by(Series.id, Episode.number)
     ).all()
     if not rows:
@@ -162,14 +206,21 @@ def programme_snapshot(now: datetime | None = None) -> ProgrammeSnapshot | None:
         return None
     series_id = rows[0][0]
     rows = [row for row in rows if row[0] == series_id]
+    # Seats count only where there is a capacity: elsewhere a registration changes nothing
+    # the pages show, and the cached pages stay.
+    seats = tuple(
+        (row[2], places_left(row[13], row[14] or 0)) for row in rows if row[13] is not None
+    )
     snapshot = ProgrammeSnapshot(
         taken_at=now,
         version=(
             series_id,
             rows[0][1],
             tuple((row[2], row[3], row[4], row[5], row[6], row[7], row[8]) for row in rows),
+            seats,
         ),
-        questions=tuple(tuple(row[9:]) for row in rows),
+        questions=tuple(tuple(row[9:13]) for row in rows),
+        seats=seats,
         times=tuple((row[2], row[4], row[4] + timedelta(minutes=row[5])) for row in rows),
     )
     store["snapshot"] = snapshot
@@ -183,7 +234,7 @@ def forget_programme_snapshot() -> None:
 
 # ---------------------------------------------------------------- changes seen at once
 #: what the shared pages show: a transaction that writes these makes this worker re-read
-SHARED_TABLES = frozenset({"series", "episode", "question", "vote"})
+SHARED_TABLES = frozenset({"series", "episode", "question", "vote", "registration"})
 #: session.info key: this transaction wrote something the shared pages show
 _SHARED_CHANGED = "shared_content_changed"
 

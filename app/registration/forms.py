@@ -32,6 +32,10 @@ def episode_label(episode: Episode) -> str:
     return f"Épisode {episode.number} · {datetime_fr(episode.starts_at)} : {episode.title}"
 
 
+#: after a full episode's name in the form
+WAITING_LIST_LABEL = " — complet : inscription sur la liste d’attente"
+
+
 class RegistrationForm(HoneypotForm):
     """First and last name, e-mail, organisation, kind, job title, episodes, privacy notice."""
 
@@ -63,12 +67,20 @@ class RegistrationForm(HoneypotForm):
 
     @classmethod
     def offering(
-        cls, upcoming: Sequence[Episode], ticked: Episode | None = None, **kwargs: Any
+        cls,
+        upcoming: Sequence[Episode],
+        ticked: Episode | None = None,
+        full: frozenset[int] = frozenset(),
+        **kwargs: Any,
     ) -> RegistrationForm:
-        """The form offering these episodes: `ticked` alone when given, else all, ticked."""
+        """The form offering these episodes: `ticked` alone when given, else all, ticked;
+        a `full` one is offered with its waiting list."""
         form = cls(**kwargs)
         form.upcoming = list(upcoming)
-        form.episodes.choices = [SelectChoice(str(e.id), episode_label(e)) for e in upcoming]
+        form.episodes.choices = [
+            SelectChoice(str(e.id), episode_label(e) + (WAITING_LIST_LABEL if e.id in full else ""))
+            for e in upcoming
+        ]
         if not form.is_submitted():
             # From an episode page the visitor came for that one: the others are offered,
             # not forced on them.

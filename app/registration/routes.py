@@ -17,7 +17,7 @@ from ..http import Cache, blueprint_cache, render, wants_fragment
 from ..identity import LIMITED, current_visitor, remember
 from ..links import episode_url
 from ..models import Episode
-from ..programme.services import ProgrammeView, load_programme_view
+from ..programme.services import ProgrammeView, load_programme_view, programme_snapshot
 from ..refusals import Refusal
 from ..sessions import persist_session
 from . import bp
@@ -109,14 +109,16 @@ def register() -> Response:
         origin, refusal = episode_in_address(view, now), None
     except Refusal as error:  # a stale or mistyped link: say so above the form
         origin, refusal = None, error
-    form = RegistrationForm.offering(view.upcoming(now) if view else [], ticked=origin)
+    upcoming = view.upcoming(now) if view else []
+    form = RegistrationForm.offering(upcoming, ticked=origin, full=_full(upcoming, now))
     if not form.is_submitted():
         return _form(form, origin, refusal)
     if not form.validate() or view is None:
         return _form(form, origin, status=422)
+    waiting: dict[str, int] = {}
     if not form.from_a_bot:  # a bot gets the same answer, and nothing is kept
-        _register(form, view.series.id)
-    summary, asking = form.summary, origin if origin in form.chosen else None
+        waiting = _register(form, view.series.id)
+    summary, asking = form.summary | {"waiting": waiting}, origin if origin in form.chosen else None
     if wants_fragment():
         return render(
             "registration/_confirmation.html",
@@ -130,16 +132,29 @@ def register() -> Response:
     return redirect(back, code=303)
 
 
-def _register(form: RegistrationForm, series_id: int) -> None:
-    """Register, and give this browser limited rights, in one transaction (one commit)."""
+def _full(upcoming: list[Episode], now: datetime) -> frozenset[int]:
+    """The episodes offered whose seats are all taken (from the worker's snapshot, read
+    only when an episode has a capacity): the form offers their waiting list."""
+    if all(episode.capacity is None for episode in upcoming):
+        return frozenset()
+    snapshot = programme_snapshot(now)
+    return frozenset(i for i, left in (snapshot.seats if snapshot else ()) if left == 0)
+
+
+def _register(form: RegistrationForm, series_id: int) -> dict[str, int]:
+    """Register, and give this browser limited rights, in one transaction (one commit); say
+    where the person waits for a seat (episode id → place on the waiting list)."""
     submitted = RegistrationRequest(
         series_id=series_id, episode_ids=form.summary["episode_ids"], **form.details
     )
     # The programme read for the form stays as read (the registration changes none of it):
     # the confirmation shows it without reading it again.
     with write(keep_loaded=True):
-        remember(register_attendee(submitted), LIMITED, display_name=form.first_name.data)
+        registered = register_attendee(submitted)
+        remember(registered.attendee, LIMITED, display_name=form.first_name.data)
         persist_session()
+    # Keys as strings: the summary of a plain POST travels in the session (JSON).
+    return {str(i): place for i, place in registered.places.items() if place is not None}
 
 
 @bp.get("/inscription/confirmation")

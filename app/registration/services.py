@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from ..clock import utcnow
-from ..database import insert_ignoring_conflicts, upsert_statement, write
+from ..database import upsert_statement, write
 from ..extensions import db
 from ..identity import issue_token
 from ..mailing.notifications import queue_registration_confirmation
 from ..mailing.queue import recent_mail_count
-from ..models import Attendee, Registration
+from ..models import Attendee
+from ..seats import place
 from ..vocabulary import MailKind
 
 #: confirmation e-mails per attendee per hour, whoever asks (nobody can mail-bomb an address)
@@ -34,8 +35,18 @@ class RegistrationRequest:
     episode_ids: list[int] = field(default_factory=list)
 
 
-def register(request: RegistrationRequest) -> Attendee:
-    """Create the attendee or merge into the existing one; queue the e-mail; commit.
+@dataclass
+class Registered:
+    """Who registered, and per episode chosen: None for a seat, else the place on the
+    waiting list (as the submitter may be told it)."""
+
+    attendee: Attendee
+    places: dict[int, int | None]
+
+
+def register(request: RegistrationRequest, *, lock_seats: bool = True) -> Registered:
+    """Create the attendee or merge into the existing one; take a seat or a place on the
+    waiting list of each episode (app/seats.py); queue the e-mail; commit.
 
     An existing attendee keeps the details already on file (a stranger typing someone's
     address must not rewrite them); only episodes are added, and the owner gets a new link.
@@ -71,14 +82,7 @@ def register(request: RegistrationRequest) -> Attendee:
                 .filter_by(series_id=request.series_id, email=request.email)
                 .with_for_update()
             ).one()
-        insert_ignoring_conflicts(
-            Registration,
-            [
-                {"attendee_id": attendee.id, "episode_id": episode_id, "created_at": now}
-                for episode_id in request.episode_ids
-            ],
-            index_elements=["attendee_id", "episode_id"],
-        )
+        places = place(attendee.id, request.episode_ids, now, lock=lock_seats)
         if first or recent_mail_count(attendee.id, (CONFIRMATION,)) < MAX_CONFIRMATIONS_PER_HOUR:
             queue_registration_confirmation(attendee, issue_token(attendee, first=first))
-    return attendee
+    return Registered(attendee, places)

@@ -42,6 +42,7 @@ def edit_form(client: FlaskClient, number: int, **changes: str) -> dict[str, str
             "speakers": html.unescape(speakers.group(1)) if speakers else "",
             "join_url": episode.join_url,
             "replay_url": episode.replay_url,
+            "capacity": "" if episode.capacity is None else str(episode.capacity),
         }
     data.update(changes)
     return data

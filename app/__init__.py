@@ -19,7 +19,7 @@ from .converters import BoundedIntConverter
 from .database import configure_engine
 from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate
 from .mailing import worker as outbox_worker
-from .programme.services import watch_shared_content
+from .programme.snapshot import watch_shared_content
 from .sessions import DatabaseSessionInterface
 from .typography import french_spacing
 

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from .extensions import db
-from .programme.services import ProgrammeSnapshot, fresh_snapshot, programme_snapshot
+from .programme.snapshot import ProgrammeSnapshot, fresh_snapshot, programme_snapshot
 
 #: the addresses whose answer is the same for every visitor without a session
 SHARED = re.compile(

@@ -14,14 +14,8 @@ from ..identity import current_visitor
 from ..questions.board import question_board
 from ..questions.register import episode_register
 from . import bp
-from .services import (
-    ProgrammeSnapshot,
-    episode_or_404,
-    load_programme_view,
-    programme_snapshot,
-    programme_view_or_404,
-    seats_of,
-)
+from .services import episode_or_404, load_programme_view, programme_view_or_404
+from .snapshot import ProgrammeSnapshot, programme_snapshot, seats_of
 
 
 def programme_etag(snapshot: ProgrammeSnapshot, now: datetime, kind: str) -> str:

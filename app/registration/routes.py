@@ -17,7 +17,8 @@ from ..http import Cache, blueprint_cache, render, wants_fragment
 from ..identity import LIMITED, current_visitor, remember
 from ..links import episode_url
 from ..models import Episode
-from ..programme.services import ProgrammeView, load_programme_view, programme_snapshot
+from ..programme.services import ProgrammeView, load_programme_view
+from ..programme.snapshot import programme_snapshot
 from ..refusals import Refusal
 from ..sessions import persist_session
 from . import bp

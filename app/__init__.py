@@ -13,6 +13,7 @@ from flask import Flask, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import guards, http, links, logs, pagecache, timefmt, vocabulary
+from . import search as _search  # noqa: F401 (hooks the search index to create_all)
 from .clock import Clock
 from .config import Defaults, reminder_offsets
 from .converters import BoundedIntConverter

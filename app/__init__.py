@@ -200,6 +200,7 @@ def _register_template_helpers(app: Flask) -> None:
         "FateAction",
         "DeclineReason",
         "ScreenMove",
+        "REVIEW_BUTTONS",
     ):
         app.jinja_env.globals[name] = getattr(vocabulary, name)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600

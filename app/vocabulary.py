@@ -8,6 +8,7 @@ a change here, plus a migration if the database must accept the new value.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -82,9 +83,9 @@ class QuestionStatus(enum.StrEnum):
     direct: bool
     __new__ = _labelled("label", "for_author", "plural", "shortcut", "direct")
 
-    @property
+    @functools.cached_property
     def button(self) -> str:
-        """The label on the review button ('Retenue')."""
+        """The label on the review button ('Retenue'); kept, as every review row asks."""
         return self.label.capitalize()
 
     @property
@@ -171,6 +172,10 @@ class ReviewAction(enum.StrEnum):
 
 
 _ACTION_FOR_STATUS = {action.status: action for action in ReviewAction if action.status}
+#: a review row's status buttons, in order: each status set by a plain button, its action
+REVIEW_BUTTONS = tuple(
+    (status, _ACTION_FOR_STATUS[status]) for status in QuestionStatus if status.direct
+)
 
 
 class FateAction(enum.StrEnum):

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased, contains_eager
 
 from ..extensions import db
-from ..models import Episode, Question, QuestionTheme, Theme
+from ..models import Attendee, Episode, Question, QuestionTheme, Theme
 from ..programme.services import load_programme_view
 from ..search import TextSearch, search_words, text_search
 from ..vocabulary import QuestionStatus
@@ -25,6 +25,7 @@ _NO_PROGRAMME = SimpleNamespace(episodes=[])
 _COPY, _ORIGIN, _MERGED = (aliased(Question, name=n) for n in ("copy", "origin", "merged"))
 
 PAGE_SIZE = 50
+_AUTHOR_SHOWN = (Attendee.first_name, Attendee.last_name, Attendee.organisation)
 SORTS = {
     "votes": "Votes (les plus votées d’abord)",
     "anciennes": "Les plus anciennes d’abord",
@@ -166,7 +167,8 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
         _with_fate_links(sa.select(Question, total_column.label("total")))
         .join(window, window.c.id == Question.id)
         .join(Question.attendee)
-        .options(contains_eager(Question.attendee))
+        # A row shows its author's name and organisation, nothing else of the attendee.
+        .options(contains_eager(Question.attendee).load_only(*_AUTHOR_SHOWN))
         .order_by(*order)
     ).all()
     if known_total is not None:

@@ -56,6 +56,14 @@ class TextSearch:
     condition: sa.ColumnElement[bool]
     index_count: sa.Select[Any] | None = None
 
+    def index_count_among(self, ids: sa.Select[Any]) -> sa.Select[Any] | None:
+        """The index's count, only of the questions `ids` selects (a theme's)."""
+        if self.index_count is None:
+            return None
+        # `+ 0`: a bare rowid would be handed to FTS5, which would then run the search once
+        # per id (0.4 s for a theme of 1,000 questions) instead of checking its matches.
+        return self.index_count.where((_FTS.c.rowid + 0).in_(ids))
+
 
 def search_words(text: str) -> list[str]:
     """The words of a search, lowercase, each once, in the order typed (MAX_WORDS)."""

@@ -234,3 +234,45 @@ def test_the_search_keeps_a_fixed_number_of_statements(
         assert len(statements) <= 6, statements.statements
         assert len(listed) == (10 if args.get("page") else 50)
     assert "60 questions contenant « reunion »" in heading(facilitator_client, "reunion")
+
+
+def test_a_search_within_a_status_or_a_theme_counts_what_it_lists(
+    programme: Flask, facilitator_client: FlaskClient, make_attendee, make_question
+) -> None:
+    """Each way of counting a search's results (the index alone, a status, a theme's tags,
+    a theme and a status) gives the number of questions listed."""
+    from app.models import QuestionTheme, Theme
+
+    author, _ = make_attendee()
+    ids = [
+        make_question(text, attendee_id=author, status=status)
+        for text, status in [
+            ("Mobiliser les jeunes", "nouvelle"),
+            ("Mobiliser les aînés", "retenue"),
+            ("Mobiliser en ligne", "nouvelle"),
+            ("Écouter les jeunes", "nouvelle"),
+        ]
+    ]
+    elsewhere = make_question("Mobiliser ailleurs", attendee_id=author, episode=2)
+    with programme.app_context():
+        series_id = db.session.scalar(sa.select(Attendee.series_id).filter_by(id=author))
+        theme = Theme(series_id=series_id, name="Jeunesse", key="jeunesse")
+        db.session.add(theme)
+        db.session.flush()
+        theme_id = theme.id
+        for question_id in (ids[0], ids[1], ids[3], elsewhere):
+            db.session.add(QuestionTheme(question_id=question_id, theme_id=theme_id))
+        db.session.commit()
+    cases = [
+        ({}, [ids[0], ids[1], ids[2]]),
+        ({"statut": "nouvelle"}, [ids[0], ids[2]]),
+        ({"theme": str(theme_id)}, [ids[0], ids[1]]),
+        ({"theme": str(theme_id), "statut": "retenue"}, [ids[1]]),
+        ({"theme": str(theme_id), "statut": "ecartee"}, []),
+    ]
+    for args, expected in cases:
+        body = facilitator_client.get(REVIEW, query_string={"q": "mobilis", **args}).text
+        listed = [int(n) for n in re.findall(r'<li class="q q-[a-z]+" id="question-(\d+)"', body)]
+        assert sorted(listed) == sorted(expected), args
+        title = re.search(r'<h2 id="question-list-title"[^>]*>\s*(\d+) question', body)
+        assert title is not None and int(title.group(1)) == len(expected), args

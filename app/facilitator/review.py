@@ -192,12 +192,16 @@ def _search_total(
     conditions: list[sa.ColumnElement[bool]],
 ) -> sa.ScalarSelect[int]:
     """How many questions a search finds, as a subquery of the page's statement: from the
-    theme's tags on a theme, from the index alone when it is the only filter (SQLite),
+    index alone unless a status filters (SQLite), else from the theme's tags on a theme,
     else from the episode's questions."""
-    if filters.theme:
+    if search.index_count is not None and not filters.status:
+        count = (
+            search.index_count_among(question_ids_with_theme(filters.theme))
+            if filters.theme
+            else search.index_count
+        )
+    elif filters.theme:
         count = _count_tagged(filters.theme, tagged)
-    elif search.index_count is not None and not filters.status:
-        count = search.index_count
     else:
         count = sa.select(sa.func.count()).where(*conditions)
     return count.correlate(None).scalar_subquery()

@@ -39,9 +39,9 @@ def address_per_id(endpoint: str, name: str, **values: Any) -> Callable[[int], s
     """The address of `endpoint` for any id given as `name`, from one url_for: for a list
     that needs one address per row (url_for costs more than the rest of a row)."""
     sample = url_for(endpoint, **{name: _SAMPLE_ID}, **values)
-    head, found, tail = sample.partition(str(_SAMPLE_ID))
-    if not found or str(_SAMPLE_ID) in tail:  # the id is not a plain part of the address
+    if sample.count(str(_SAMPLE_ID)) != 1:  # not only where the id goes: ask each time
         return lambda value: url_for(endpoint, **{name: value}, **values)
+    head, _, tail = sample.partition(str(_SAMPLE_ID))
     return lambda value: f"{head}{value}{tail}"
 
 

@@ -13,6 +13,7 @@ from flask import Flask, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import guards, http, links, logs, pagecache, seats, timefmt, vocabulary
+from . import search as _search  # noqa: F401 (hooks the search index to create_all)
 from .clock import Clock
 from .config import Defaults, reminder_offsets
 from .converters import BoundedIntConverter
@@ -202,6 +203,7 @@ def _register_template_helpers(app: Flask) -> None:
         "DeclineReason",
         "ScreenMove",
         "PublicFate",
+        "REVIEW_BUTTONS",
     ):
         app.jinja_env.globals[name] = getattr(vocabulary, name)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from babel.numbers import format_decimal
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -43,8 +43,9 @@ def slot_fr(starts_at: datetime, ends_at: datetime) -> str:
 
 
 def timestamp_fr(moment: datetime) -> str:
-    """'23/04/2020 11:05' for tables."""
-    return format_datetime(to_paris(moment), "dd/MM/y HH:mm", locale="fr_FR")
+    """'23/04/2020 11:05' for tables (digits only: no locale to consult, once a row)."""
+    local = to_paris(moment)
+    return f"{local.day:02d}/{local.month:02d}/{local.year} {local.hour:02d}:{local.minute:02d}"
 
 
 #: the longest replay time we accept: nobody's live lasts a day

@@ -11,6 +11,7 @@ a reader (or a translator) looks for them.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -85,9 +86,9 @@ class QuestionStatus(enum.StrEnum):
     direct: bool
     __new__ = _labelled("label", "for_author", "plural", "shortcut", "direct")
 
-    @property
+    @functools.cached_property
     def button(self) -> str:
-        """The label on the review button ('Retenue')."""
+        """The label on the review button ('Retenue'); kept, as every review row asks."""
         return self.label.capitalize()
 
     @property
@@ -174,6 +175,10 @@ class ReviewAction(enum.StrEnum):
 
 
 _ACTION_FOR_STATUS = {action.status: action for action in ReviewAction if action.status}
+#: a review row's status buttons, in order: each status set by a plain button, its action
+REVIEW_BUTTONS = tuple(
+    (status, _ACTION_FOR_STATUS[status]) for status in QuestionStatus if status.direct
+)
 
 
 class FateAction(enum.StrEnum):

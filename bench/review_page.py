@@ -133,10 +133,13 @@ def seed(app, questions: int) -> str:  # type: ignore[no-untyped-def]
         _fates_and_themes(episode, questions, now)
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
-            # A database in use has its statistics (autovacuum); a fresh one would be
-            # planned as if its tables were empty.
+            # A database in use has its statistics and its visibility map (autovacuum): a
+            # fresh one would be planned as if its tables were empty, and its index-only
+            # scans would read the table until autovacuum passes, a minute later.
             with db.engine.connect() as conn:
-                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    "VACUUM ANALYZE"
+                )
         return episode.slug
 
 

@@ -123,8 +123,12 @@ def test_review_filters_sorts_searches_and_paginates(
     found = text_of(facilitator_client.get(REVIEW, query_string={"q": "100%"}))
     assert "1 question contenant « 100% »" in found
     assert "budget participatif" in found
-    none = text_of(facilitator_client.get(REVIEW, query_string={"q": "_%"}))
-    assert "0 question" in none
+    # "_" and "%" are no wildcards ("b_dget" is two words, found nowhere together); a
+    # search made of them alone has no word to look for: no filter (issue 12).
+    none = text_of(facilitator_client.get(REVIEW, query_string={"q": "b_dget"}))
+    assert "0 question contenant « b_dget »" in none
+    symbols = text_of(facilitator_client.get(REVIEW, query_string={"q": "_%"}))
+    assert "56 questions · page 1 sur 2" in symbols and "contenant" not in symbols
 
     # Unknown values fall back to defaults instead of failing.
     odd = facilitator_client.get(REVIEW, query_string={"statut": "x", "tri": "y", "page": "z"})
@@ -411,3 +415,20 @@ def test_question_text_is_inert_on_every_facilitator_view(
         body = facilitator_client.get(url).get_data(as_text=True)
         assert "<img src=x" not in body and '<b hx-get="/animation/"' not in body, url
         assert re.search(r"<p[^>]*hx-disable[^>]*>&lt;img src=x", body), url
+
+
+def test_row_addresses_built_once_a_page_are_url_for_s(app: Flask) -> None:
+    """The review rows' addresses come from one url_for per page (links.address_per_id):
+    the same as url_for for every id, even when the sample id shows elsewhere."""
+    from flask import url_for
+
+    from app.links import address_per_id
+
+    with app.test_request_context():
+        for slug, back in [("episode-1", "/animation/x?q=a b&page=2"), ("e2109876543", None)]:
+            for endpoint in ("facilitator.act", "facilitator.fate_panel"):
+                values = {"slug": slug, "back": back} if "panel" in endpoint else {"slug": slug}
+                address = address_per_id(endpoint, "question_id", **values)
+                for question_id in (1, 42, 2_109_876_543):
+                    expected = url_for(endpoint, question_id=question_id, **values)
+                    assert address(question_id) == expected

@@ -13,10 +13,10 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, contains_eager
 
-from ..database import contains_pattern
 from ..extensions import db
-from ..models import Episode, Question, QuestionTheme, Theme
+from ..models import Attendee, Episode, Question, QuestionTheme, Theme
 from ..programme.services import load_programme_view
+from ..search import TextSearch, search_words, text_search
 from ..vocabulary import QuestionStatus
 from .themes import question_ids_with_theme, themes_by_question, themes_with_questions
 
@@ -25,6 +25,7 @@ _NO_PROGRAMME = SimpleNamespace(episodes=[])
 _COPY, _ORIGIN, _MERGED = (aliased(Question, name=n) for n in ("copy", "origin", "merged"))
 
 PAGE_SIZE = 50
+_AUTHOR_SHOWN = (Attendee.first_name, Attendee.last_name, Attendee.organisation)
 SORTS = {
     "votes": "Votes (les plus votées d’abord)",
     "anciennes": "Les plus anciennes d’abord",
@@ -58,10 +59,12 @@ class ReviewFilters:
         except (TypeError, ValueError):
             page = 1
         theme = args.get("theme") or ""
+        q = (args.get("q") or "").strip()[:200]
         return cls(
             status=QuestionStatus(status) if status in set(QuestionStatus) else None,
             sort=sort if sort in SORTS else "votes",
-            q=(args.get("q") or "").strip()[:200],
+            # Nothing left to search once quotes and symbols are set aside: no filter.
+            q=q if search_words(q) else "",
             page=page,
             theme=int(theme) if theme.isascii() and theme.isdigit() and len(theme) < 10 else None,
         )
@@ -128,12 +131,13 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
     conditions = [Question.episode_id == episode_id]
     if filters.status:
         conditions.append(Question.status == filters.status)
-    if filters.q:
-        conditions.append(Question.text.ilike(contains_pattern(filters.q), escape="\\"))
+    search = text_search(filters.q, episode_id) if filters.q else None
+    if search:
+        conditions.append(search.condition)
     tagged = list(conditions)
     if filters.theme:
         conditions.append(Question.id.in_(question_ids_with_theme(filters.theme)))
-    searching = bool(filters.q)
+    searching = search is not None
     # Without a search the total is already known from the counts (or, on a theme, from
     # its tags): spare a scan, and let the page's index walk stop at the page.
     if searching:
@@ -147,11 +151,12 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
     order = _ORDER[filters.sort]
     # Deferred join: pick the page's ids on the question table alone (an index walk, or a
     # sort of bare ids), then fetch those rows with their authors. With a search, the
-    # window count gives the total from the same scan.
-    # (Only with a search: a window count stops an index walk from ending at the page.)
-    total_column = sa.func.count().over() if searching else sa.null()
+    # total comes in the same statement, counted once by an uncorrelated subquery (a
+    # window count would sort every match, and stop the index walk from ending at the
+    # page: on SQLite it cost more than the search itself).
+    total_column = _search_total(search, filters, tagged, conditions) if search else sa.null()
     window = (
-        sa.select(Question.id, total_column.label("total"))
+        sa.select(Question.id)
         .where(*conditions)
         .order_by(*order)
         .limit(PAGE_SIZE)
@@ -159,10 +164,11 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
         .subquery()
     )
     rows = db.session.execute(
-        _with_fate_links(sa.select(Question, window.c.total))
+        _with_fate_links(sa.select(Question, total_column.label("total")))
         .join(window, window.c.id == Question.id)
         .join(Question.attendee)
-        .options(contains_eager(Question.attendee))
+        # A row shows its author's name and organisation, nothing else of the attendee.
+        .options(contains_eager(Question.attendee).load_only(*_AUTHOR_SHOWN))
         .order_by(*order)
     ).all()
     if known_total is not None:
@@ -179,17 +185,42 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
     )
 
 
-def _count_with_theme(theme_id: int, conditions: list[sa.ColumnElement[bool]]) -> int:
-    """The questions meeting `conditions` tagged with the theme, counted from its tags."""
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(QuestionTheme)
-            .join(Question, Question.id == QuestionTheme.question_id)
-            .where(QuestionTheme.theme_id == theme_id, *conditions)
+def _search_total(
+    search: TextSearch,
+    filters: ReviewFilters,
+    tagged: list[sa.ColumnElement[bool]],
+    conditions: list[sa.ColumnElement[bool]],
+) -> sa.ScalarSelect[int]:
+    """How many questions a search finds, as a subquery of the page's statement: from the
+    index alone unless a status filters (SQLite), else from the theme's tags on a theme,
+    else from the episode's questions."""
+    if search.index_count is not None and not filters.status:
+        count = (
+            search.index_count_among(question_ids_with_theme(filters.theme))
+            if filters.theme
+            else search.index_count
         )
-        or 0
+    elif filters.theme:
+        count = _count_tagged(filters.theme, tagged)
+    else:
+        count = sa.select(sa.func.count()).where(*conditions)
+    return count.correlate(None).scalar_subquery()
+
+
+def _count_tagged(theme_id: int, conditions: list[sa.ColumnElement[bool]]) -> sa.Select:
+    """Count the questions meeting `conditions` tagged with the theme: its tags walked,
+    each question looked up (a theme holds few of an episode's questions)."""
+    meets = sa.select(Question.id).where(Question.id == QuestionTheme.question_id, *conditions)
+    return (
+        sa.select(sa.func.count())
+        .select_from(QuestionTheme)
+        .where(QuestionTheme.theme_id == theme_id, meets.correlate(QuestionTheme).exists())
     )
+
+
+def _count_with_theme(theme_id: int, conditions: list[sa.ColumnElement[bool]]) -> int:
+    """The questions meeting `conditions` tagged with the theme."""
+    return db.session.scalar(_count_tagged(theme_id, conditions)) or 0
 
 
 def _with_fate_links(statement: sa.Select) -> sa.Select:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Response, render_template, request, url_for
+from flask_wtf.csrf import generate_csrf
 
 from ...converters import db_int
 from ...http import after_post, refuse, render
+from ...links import address_per_id
 from ...models import Episode, Question
 from ...programme.services import episode_or_404
 from ...vocabulary import ReviewAction
@@ -38,6 +42,28 @@ def review(slug: str) -> Response:
         view=view,
         filters=view.filters,
         back=request.full_path.rstrip("?"),
+    )
+
+
+@dataclass(frozen=True)
+class RowLinks:
+    """What every review row needs the same of, built once a page: its forms' addresses
+    (by question id) and the CSRF token."""
+
+    act: Callable[[int], str]
+    note: Callable[[int], str]
+    panel: Callable[[int], str]
+    csrf_token: str
+
+
+@bp.app_template_global()
+def review_row_links(slug: str, back: str | None) -> RowLinks:
+    """The addresses of a review row's forms (`back`: the page the row is shown on)."""
+    return RowLinks(
+        act=address_per_id("facilitator.act", "question_id", slug=slug),
+        note=address_per_id("facilitator.note", "question_id", slug=slug),
+        panel=address_per_id("facilitator.fate_panel", "question_id", slug=slug, back=back),
+        csrf_token=generate_csrf(),
     )
 
 

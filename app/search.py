@@ -1,0 +1,183 @@
+"""Searching the text of questions through an index, on either engine (issue 12).
+
+SQLite: an external-content FTS5 table `question_fts` (tokenizer unicode61 with diacritics
+removed; the episode a column of it) that triggers keep in step with `question`.
+PostgreSQL: a GIN index on the text's `tsvector` under the configuration `question_search`
+(unaccent, then simple: lowercase, no stemming, so that a word typed halfway still finds
+its end). The migration `a3c9e5f1b7d2` creates both; `create_all` gets the same objects
+from the hooks below.
+
+A search is every word the facilitator typed, each a prefix, all of them, in any order.
+Both engines see the same words: letters and digits, everything else separates
+(PostgreSQL is given the text with `GLUE` turned into spaces, so that it does not keep
+`www.example.org` or `porte-à-porte` as one word where SQLite sees three). Words are
+matched without their positions: PostgreSQL's index then answers alone, where a phrase
+would have it read every candidate's text again.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from .extensions import db
+from .models import Question
+
+#: letters and digits; the rest (quotes, operators, emoji, punctuation) separates words
+_WORD = re.compile(r"[^\W_]+")
+#: beyond this, what the facilitator typed is no longer a search but a paste
+MAX_WORDS = 12
+#: French ligatures: SQLite's tokenizer keeps "œ" where PostgreSQL's unaccent writes "oe"
+_LIGATURES = (("œ", "oe"), ("æ", "ae"))
+
+#: what PostgreSQL's parser keeps inside a word (hosts, e-mail addresses, URLs, paths,
+#: hyphenated words, signed numbers, tags): turned into spaces before it parses, as SQLite
+#: separates there (every other punctuation mark already separates on both)
+GLUE = ".-/+~@:<>&"
+#: the indexed expression, written as the index has it (a parameter would not match it)
+TSVECTOR = (
+    f"to_tsvector('question_search'::regconfig, translate(text, '{GLUE}', '{' ' * len(GLUE)}'))"
+)
+
+_FTS = sa.table("question_fts", sa.column("rowid", sa.Integer))
+_MATCH = sa.literal_column("question_fts").op("MATCH")
+_INDEXED_TEXT = sa.literal_column(TSVECTOR.replace("(text,", "(question.text,"))
+
+
+@dataclass
+class TextSearch:
+    """A search of an episode's questions: the condition on `Question`, and on SQLite the
+    count of the episode's matches read from the index alone (when nothing else filters)."""
+
+    condition: sa.ColumnElement[bool]
+    index_count: sa.Select[Any] | None = None
+
+    def index_count_among(self, ids: sa.Select[Any]) -> sa.Select[Any] | None:
+        """The index's count, only of the questions `ids` selects (a theme's)."""
+        if self.index_count is None:
+            return None
+        # `+ 0`: a bare rowid would be handed to FTS5, which would then run the search once
+        # per id (0.4 s for a theme of 1,000 questions) instead of checking its matches.
+        return self.index_count.where((_FTS.c.rowid + 0).in_(ids))
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a search, lowercase, each once, in the order typed (MAX_WORDS)."""
+    words = _WORD.findall(unicodedata.normalize("NFC", text).lower())
+    return list(dict.fromkeys(words))[:MAX_WORDS]
+
+
+def text_search(text: str, episode_id: int) -> TextSearch | None:
+    """The episode's questions whose text holds every word typed; None when nothing is
+    left to search once quotes, operators and symbols are set aside."""
+    words = search_words(text)
+    if not words:
+        return None
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = sa.func.to_tsquery(
+            sa.literal_column("'question_search'::regconfig"), tsquery(words)
+        )
+        return TextSearch(_INDEXED_TEXT.op("@@")(query))
+    # The episode is a column of the index: the index alone finds this episode's matches.
+    match = _MATCH(f'episode_id : "{int(episode_id)}" AND {fts5_query(words)}')
+    return TextSearch(
+        Question.id.in_(sa.select(_FTS.c.rowid).where(match)),
+        index_count=sa.select(sa.func.count()).select_from(_FTS).where(match),
+    )
+
+
+def fts5_query(words: list[str]) -> str:
+    """An FTS5 query on the text column: each word quoted (no operator survives) and a
+    prefix, all of them required; "oe" and "œ" alike."""
+    terms = []
+    for word in words:
+        quoted = [f'"{spelling.replace(chr(34), chr(34) * 2)}"*' for spelling in _spellings(word)]
+        terms.append(quoted[0] if len(quoted) == 1 else f"({' OR '.join(quoted)})")
+    return f"text : ({' AND '.join(terms)})"
+
+
+def _spellings(word: str) -> list[str]:
+    """The word as typed, with its ligatures written out, and written in."""
+    apart, joined = word, word
+    for ligature, letters in _LIGATURES:
+        apart = apart.replace(ligature, letters)
+        joined = joined.replace(letters, ligature)
+    return list(dict.fromkeys([word, apart, joined]))
+
+
+def tsquery(words: list[str]) -> str:
+    """A PostgreSQL tsquery: each word a quoted lexeme and a prefix, all required (&)."""
+    return " & ".join("'" + w.replace("\\", "\\\\").replace("'", "''") + "':*" for w in words)
+
+
+# ---------------------------------------------------------------- the index's objects
+# The migration a3c9e5f1b7d2 writes the same statements (a migration keeps its own copy);
+# tests/test_migration_search.py checks that both give the same schema.
+
+SQLITE_CREATE = (
+    "CREATE VIRTUAL TABLE question_fts USING fts5(text, episode_id, content='question',"
+    " content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER question_fts_after_insert AFTER INSERT ON question BEGIN"
+    " INSERT INTO question_fts (rowid, text, episode_id)"
+    " VALUES (new.id, new.text, new.episode_id); END",
+    "CREATE TRIGGER question_fts_after_delete AFTER DELETE ON question BEGIN"
+    " INSERT INTO question_fts (question_fts, rowid, text, episode_id)"
+    " VALUES ('delete', old.id, old.text, old.episode_id); END",
+    "CREATE TRIGGER question_fts_after_update AFTER UPDATE OF text, episode_id ON question"
+    " BEGIN"
+    " INSERT INTO question_fts (question_fts, rowid, text, episode_id)"
+    " VALUES ('delete', old.id, old.text, old.episode_id);"
+    " INSERT INTO question_fts (rowid, text, episode_id)"
+    " VALUES (new.id, new.text, new.episode_id); END",
+    "INSERT INTO question_fts (question_fts) VALUES ('rebuild')",
+)
+SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS question_fts_after_update",
+    "DROP TRIGGER IF EXISTS question_fts_after_delete",
+    "DROP TRIGGER IF EXISTS question_fts_after_insert",
+    "DROP TABLE IF EXISTS question_fts",
+)
+POSTGRESQL_CREATE = (
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    "CREATE TEXT SEARCH CONFIGURATION question_search (COPY = simple)",
+    "ALTER TEXT SEARCH CONFIGURATION question_search ALTER MAPPING FOR asciiword, word,"
+    " numword, asciihword, hword, numhword, hword_asciipart, hword_part, hword_numpart"
+    " WITH unaccent, simple",
+    f"CREATE INDEX ix_question_search ON question USING gin (({TSVECTOR}))",
+)
+POSTGRESQL_DROP = (
+    "DROP INDEX IF EXISTS ix_question_search",
+    "DROP TEXT SEARCH CONFIGURATION IF EXISTS question_search",
+)
+_STATEMENTS = {
+    "create": {"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE},
+    "drop": {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP},
+}
+
+
+def _run(which: str, connection: sa.Connection) -> None:
+    for statement in _STATEMENTS[which].get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
+@sa.event.listens_for(Question.__table__, "after_create")
+def _create_index(_table: sa.Table, connection: sa.Connection, **_kw: Any) -> None:
+    """`create_all` (a test or a script that skips the migrations) gets the index too."""
+    _run("create", connection)
+
+
+@sa.event.listens_for(Question.__table__, "before_drop")
+def _drop_index(_table: sa.Table, connection: sa.Connection, **_kw: Any) -> None:
+    """`drop_all` leaves no FTS table behind (it would point at a missing table)."""
+    _run("drop", connection)
+
+
+def include_in_autogenerate(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+    """Alembic's `include_name`: False for the index's objects, which the models do not
+    describe and autogenerate would otherwise offer to drop (the FTS5 table and its shadow
+    tables, PostgreSQL's expression index)."""
+    return not (name or "").startswith("question_fts") and name != "ix_question_search"

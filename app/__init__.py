@@ -93,6 +93,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
+    # {% trans %} blocks read as one line whatever their wrapping (as babel.cfg extracts them)
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
     limiter.init_app(app)
     # Shared public pages must not touch the session (no "Vary: Cookie"): no global
     # current_user in templates, and no remember-me refresh after every response (unused).

@@ -10,15 +10,16 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, url_for
+from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import guards, http, links, logs, pagecache, seats, timefmt, vocabulary
+from . import guards, http, language, links, logs, pagecache, seats, timefmt, vocabulary
 from . import search as _search  # noqa: F401 (hooks the search index to create_all)
 from .clock import Clock
 from .config import Defaults, reminder_offsets
 from .converters import BoundedIntConverter
 from .database import configure_engine
-from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate
+from .extensions import csrf, db, htmx, limiter, login, mail, migrate
 from .mailing import worker as outbox_worker
 from .programme.snapshot import watch_shared_content
 from .sessions import DatabaseSessionInterface
@@ -52,8 +53,8 @@ def _database_url(app: Flask) -> str:
 
 
 NAV_LINKS = [
-    ("registration.register", "S’inscrire"),
-    ("attendee.space", "Mon espace"),
+    ("registration.register", _l("S’inscrire")),
+    ("attendee.space", _l("Mon espace")),
 ]
 
 
@@ -92,7 +93,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     guards.init_app(app)  # before CSRF: a JSON body is a 415, not a missing token
     csrf.init_app(app)
     htmx.init_app(app)
-    babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
+    language.init_app(app)
     # {% trans %} blocks read as one line whatever their wrapping (as babel.cfg extracts them)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     limiter.init_app(app)
@@ -111,6 +112,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     outbox_worker.init_app(app)
     watch_shared_content()
     pagecache.init_app(app)
+    language.install_address_layer(app)
     _register_cli(app)
     return app
 
@@ -178,7 +180,10 @@ def _register_template_helpers(app: Flask) -> None:
 
     def asset(filename: str) -> str:
         """Static URL carrying the build id, so assets can be cached for a year."""
-        return url_for("static", filename=filename, v=app.config["BUILD_ID"])
+        # one address in every language: the browser caches it once
+        return language.without_prefix(
+            url_for("static", filename=filename, v=app.config["BUILD_ID"])
+        )
 
     app.jinja_env.globals["asset"] = asset
     # The icon travels inside the page (a data: URI): one request fewer on every page.
@@ -259,9 +264,11 @@ def _register_cli(app: Flask) -> None:
     from .facilitator.cli import facilitator_cli
     from .mailing.cli import outbox_cli
     from .programme.cli import programme_cli
+    from .translations_cli import translations_cli
 
     app.cli.add_command(programme_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(retention_cli)
     app.cli.add_command(facilitator_cli)
     app.cli.add_command(backup_cli)
+    app.cli.add_command(translations_cli)

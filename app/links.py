@@ -9,14 +9,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import current_app, url_for
 
+from .language import site_root
 from .models import Episode
 
 
 def site_link(endpoint: str, **values: Any) -> str:
-    """Absolute URL of an endpoint on the configured public site."""
+    """Absolute URL of an endpoint on the configured public site, in the language being
+    written (a mail to someone who registered in English links to the English pages)."""
     adapter = current_app.url_map.bind("localhost")
     path = adapter.build(endpoint, values)
-    return current_app.config["SITE_URL"].rstrip("/") + path
+    return site_root() + path
 
 
 def site_host() -> str:

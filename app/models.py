@@ -66,6 +66,8 @@ class Series(db.Model):
     hosting: Mapped[str] = mapped_column(sa.Text, default="")
     audience: Mapped[str] = mapped_column(sa.Text, default="")
     organiser: Mapped[str] = mapped_column(sa.String(120), default="")
+    #: the English of the text fields above (field → text), from the content file
+    english: Mapped[dict | None] = mapped_column(sa.JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     episodes: Mapped[list[Episode]] = relationship(
@@ -88,6 +90,8 @@ class Episode(db.Model):
     cases: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     #: [{"name": ..., "role": ..., "host": bool}]
     speakers: Mapped[list[dict]] = mapped_column(sa.JSON, default=list)
+    #: the English of title, teaser and cases (field → text), from the content file
+    english: Mapped[dict | None] = mapped_column(sa.JSON, default=dict)
     #: start of the live, UTC
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     duration_minutes: Mapped[int] = mapped_column(default=60)
@@ -161,6 +165,8 @@ class Attendee(db.Model):
     mail_reminders: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     mail_changes: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     mail_followup: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    #: the language the person registered in ("fr", "en"): their mail is written in it
+    language: Mapped[str] = mapped_column(sa.String(5), default="fr", server_default="fr")
 
     registrations: Mapped[list[Registration]] = relationship(
         back_populates="attendee", cascade="all, delete-orphan", passive_deletes=True

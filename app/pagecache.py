@@ -5,7 +5,7 @@ front of Flask answers them from memory (and answers conditional requests with 3
 - Cached: GET and HEAD of the shared addresses, from a browser that carries no session
   cookie, whose answer is a 200 that sets no cookie. Anything else goes to Flask.
 - Keyed on what the answer varies on: the path and query, htmx's request headers (a page and
-  its fragment share their address), nothing else (no session, no language yet).
+  its fragment share their address), and the language (its `/en` prefix, in SCRIPT_NAME).
 - Kept while the content's version is the same: the programme (series and episodes), the
   questions and votes of every episode, and the seats taken where there is a capacity,
   re-read from the database at most every PROGRAMME_SNAPSHOT_SECONDS by each worker (at
@@ -122,6 +122,7 @@ class SharedPageCache:
     @staticmethod
     def _key(environ: dict) -> tuple:
         return (
+            environ.get("SCRIPT_NAME", ""),  # the language prefix (language.LanguagePrefix)
             environ.get("PATH_INFO", ""),
             environ.get("QUERY_STRING", ""),
             *(environ.get(name, "") for name in KEYED_HEADERS),
@@ -196,4 +197,5 @@ def _fresh(entry: Entry, now: datetime) -> bool:
 def init_app(app: Flask) -> None:
     """Put the cache in front of the app's own WSGI callable."""
     if app.config.get("SHARED_PAGE_CACHE", True):
-        app.wsgi_app = SharedPageCache(app, app.wsgi_app)  # type: ignore[method-assign]
+        cache = app.extensions["pagecache"] = SharedPageCache(app, app.wsgi_app)
+        app.wsgi_app = cache  # type: ignore[method-assign]

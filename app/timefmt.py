@@ -1,4 +1,7 @@
-"""French formatting of dates and times (always shown in Europe/Paris) and of numbers."""
+"""Dates and times (always shown in Europe/Paris) and numbers, as the language being written
+formats them: French by default ('jeudi 23 avril 2020 · 11 h 00'), English conventions on
+English pages and mail ('Thursday 23 April 2020 · 11:00'). The `_fr` names are historical:
+each follows the current language."""
 
 from __future__ import annotations
 
@@ -8,7 +11,11 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from .language import current_language
+
 PARIS = ZoneInfo("Europe/Paris")
+#: Babel's locale for each language's dates and numbers
+LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 
 def to_paris(moment: datetime) -> datetime:
@@ -17,18 +24,20 @@ def to_paris(moment: datetime) -> datetime:
 
 
 def date_fr(moment: datetime) -> str:
-    """'jeudi 23 avril 2020'."""
-    return format_date(to_paris(moment).date(), "EEEE d MMMM y", locale="fr_FR")
+    """'jeudi 23 avril 2020' · 'Thursday 23 April 2020'."""
+    return format_date(to_paris(moment).date(), "EEEE d MMMM y", locale=_locale())
 
 
 def short_date_fr(moment: datetime) -> str:
-    """'23 avril'."""
-    return format_date(to_paris(moment).date(), "d MMMM", locale="fr_FR")
+    """'23 avril' · '23 April'."""
+    return format_date(to_paris(moment).date(), "d MMMM", locale=_locale())
 
 
 def time_fr(moment: datetime) -> str:
-    """'11 h 00' (French typography, a no-break space each side of the h)."""
+    """'11 h 00' (French typography, a no-break space each side of the h) · '11:00'."""
     local = to_paris(moment)
+    if current_language() == "en":
+        return f"{local.hour:02d}:{local.minute:02d}"
     return f"{local.hour}\u00a0h\u00a0{local.minute:02d}"
 
 
@@ -38,8 +47,9 @@ def datetime_fr(moment: datetime) -> str:
 
 
 def slot_fr(starts_at: datetime, ends_at: datetime) -> str:
-    """'jeudi 23 avril 2020 · 11 h 00 – 12 h 00'."""
-    return f"{date_fr(starts_at)} · {time_fr(starts_at)} – {time_fr(ends_at)}"
+    """'jeudi 23 avril 2020 · 11 h 00 – 12 h 00' · 'Thursday 23 April 2020 · 11:00–12:00'."""
+    dash = "–" if current_language() == "en" else " – "
+    return f"{date_fr(starts_at)} · {time_fr(starts_at)}{dash}{time_fr(ends_at)}"
 
 
 def timestamp_fr(moment: datetime) -> str:
@@ -77,5 +87,9 @@ def parse_replay_time(text: str) -> int:
 
 
 def number_fr(number: int) -> str:
-    """A count as French writes it: 3 300 (a narrow no-break space between thousands)."""
-    return format_decimal(number, locale="fr_FR")
+    """A count as the language writes it: 3 300 (a narrow no-break space) · 3,300."""
+    return format_decimal(number, locale=_locale())
+
+
+def _locale() -> str:
+    return LOCALES.get(current_language(), "fr_FR")

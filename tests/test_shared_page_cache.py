@@ -163,7 +163,7 @@ def test_any_number_of_query_strings_cannot_fill_a_workers_memory(
 
     page_size = len(client.get(EPISODE).get_data())
     monkeypatch.setattr(pagecache, "MAX_BYTES", 10 * page_size)
-    cache = programme.wsgi_app
+    cache = programme.extensions["pagecache"]
     for n in range(60):
         assert client.get(f"{EPISODE}?n={n}").status_code == 200
     assert cache.size <= 10 * page_size
@@ -182,4 +182,4 @@ def test_a_very_large_answer_is_served_but_not_kept(
     first = client.get(EPISODE)
     assert first.status_code == 200 and len(first.get_data()) > 1000
     assert client.get(EPISODE).headers["X-Cache"] == "miss"
-    assert programme.wsgi_app.size == 0
+    assert programme.extensions["pagecache"].size == 0

@@ -165,6 +165,7 @@ def _load(content: dict[str, Any], original_dates: bool) -> Series:
         hosting=meta["hosting"],
         audience=meta["audience"],
         organiser=meta["organiser"],
+        english=dict(meta.get("en", {})),
     )
     db.session.flush()
 
@@ -182,6 +183,7 @@ def _load(content: dict[str, Any], original_dates: bool) -> Series:
             {
                 "name": name,
                 "role": roles.get(name, {}).get("role", ""),
+                "role_en": roles.get(name, {}).get("en", {}).get("role", ""),
                 "host": name == meta["host"],
             }
             for name in entry["speakers"]
@@ -192,6 +194,7 @@ def _load(content: dict[str, Any], original_dates: bool) -> Series:
             title=entry["title"],
             teaser=entry["teaser"],
             cases=list(entry.get("cases", [])),
+            english=dict(entry.get("en", {})),
             speakers=speakers,
             duration_minutes=entry.get("duration_minutes", meta["default_duration_minutes"]),
         )

@@ -10,6 +10,7 @@ from ..clock import utcnow
 from ..database import upsert_statement, write
 from ..extensions import db
 from ..identity import issue_token
+from ..language import current_language, known
 from ..mailing.notifications import queue_registration_confirmation
 from ..mailing.queue import recent_mail_count
 from ..models import Attendee
@@ -33,6 +34,8 @@ class RegistrationRequest:
     organisation_kind: str
     job_title: str
     episode_ids: list[int] = field(default_factory=list)
+    #: the language of the page they registered from: their mail is written in it
+    language: str = field(default_factory=current_language)
 
 
 @dataclass
@@ -65,6 +68,7 @@ def register(request: RegistrationRequest, *, lock_seats: bool = True) -> Regist
                 organisation=request.organisation,
                 organisation_kind=request.organisation_kind,
                 job_title=request.job_title,
+                language=known(request.language),
                 privacy_acknowledged_at=now,
                 created_at=now,
                 updated_at=now,

@@ -1,0 +1,232 @@
+"""The site's two languages: French (the default, at the root) and English (under `/en/`).
+
+- **Chosen by the address.** A WSGI layer in front of everything moves a leading `/en` into
+  SCRIPT_NAME: Flask then routes the same paths, and every `url_for` in an English page
+  builds English addresses, so the choice is remembered by the links themselves, with no
+  cookie and no session. Shared pages stay cacheable (their key includes the prefix).
+- **The facilitator's space stays French** (a French team's tool): its pages ignore the prefix.
+- **Mail goes out in the language the person registered in** (`Attendee.language`): every
+  message is rendered inside `speaking(attendee.language)`.
+- **Content** (titles, teasers) has its English in the content file; where one is missing the
+  French is shown, marked `lang="fr"` (`Text.lang`) so screen readers pronounce it right.
+- **Catalogues**: French texts are the message ids, `translations/en/LC_MESSAGES/messages.po`
+  their English. The `.mo` is compiled into the instance folder when the site starts if it is
+  missing or older than the `.po` (so a fresh clone works with no build step); `flask --app wsgi translations update`
+  extracts and updates after a change of texts.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, current_app, has_request_context, redirect, request
+from flask_babel import force_locale, get_locale
+
+#: the languages, the default first
+LANGUAGES = ("fr", "en")
+DEFAULT = "fr"
+#: the address prefix of each language other than the default
+PREFIXES = {"en": "/en"}
+#: what each language calls itself (the switch shows the other one's)
+NAMES = {"fr": "Français", "en": "English"}
+#: where the WSGI layer records the language an address asked for
+ENVIRON_KEY = "webinaires.language"
+#: blueprints always shown in French
+FRENCH_ONLY = ("facilitator",)
+
+CATALOGUES = Path(__file__).resolve().parent / "translations"
+
+
+def N_(text: str) -> str:  # Babel's name for "extract this text, translate it later"
+    """Mark a text for the catalogue where it is translated later (`_(config.SITE_NAME)`)."""
+    return text
+
+
+#: the site's default name (config.SITE_NAME), translated where it is shown
+N_("Cycle de webinaires sur la participation")
+
+
+class LanguagePrefix:
+    """WSGI layer: `/en/…` is the English of `/…` (the prefix moves into SCRIPT_NAME)."""
+
+    def __init__(self, wsgi_app: Callable) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        for language, prefix in PREFIXES.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+                environ["PATH_INFO"] = path[len(prefix) :] or "/"
+                environ[ENVIRON_KEY] = language
+                break
+        return self.wsgi_app(environ, start_response)
+
+
+def asked_language() -> str:
+    """The language the address asks for (the default outside a request)."""
+    if not has_request_context():
+        return DEFAULT
+    return request.environ.get(ENVIRON_KEY, DEFAULT)
+
+
+def _select_locale() -> str:
+    if has_request_context() and (request.blueprint or "").startswith(FRENCH_ONLY):
+        return DEFAULT
+    return asked_language()
+
+
+def current_language() -> str:
+    """The language being written now: the request's, or the one a mail is rendered in."""
+    locale = get_locale()
+    return locale.language if locale is not None and locale.language in LANGUAGES else DEFAULT
+
+
+def known(language: str | None) -> str:
+    """`language` if the site speaks it, else the default (a stored value, a form's)."""
+    return language if language in LANGUAGES else DEFAULT
+
+
+@contextmanager
+def speaking(language: str | None) -> Iterator[None]:
+    """Render what follows in `language` (mail, calendars), whatever the request's."""
+    with force_locale(known(language)):
+        yield
+
+
+def prefix(language: str | None = None) -> str:
+    """The address prefix of a language ('' for French, '/en' for English)."""
+    return PREFIXES.get(known(language or current_language()), "")
+
+
+def switch_links() -> list[dict[str, str]]:
+    """This page in each other language: the address, the language's own name and code."""
+    here = request.full_path.rstrip("?") if request.query_string else request.path
+    now = asked_language()
+    return [
+        {"href": PREFIXES.get(language, "") + here, "name": NAMES[language], "lang": language}
+        for language in LANGUAGES
+        if language != now
+    ]
+
+
+def alternates() -> list[dict[str, str]]:
+    """Every language's address of this page (`<link rel="alternate" hreflang>`)."""
+    return [
+        {"href": PREFIXES.get(language, "") + request.path, "lang": language}
+        for language in LANGUAGES
+    ]
+
+
+class Text(str):
+    """A content text with the language it is written in."""
+
+    lang: str
+
+    def __new__(cls, value: str, lang: str) -> Text:
+        text = super().__new__(cls, value)
+        text.lang = lang
+        return text
+
+
+def localized(source: Any, field: str) -> Any:
+    """`source.field` in the current language: its English from the content file when the
+    page is English and one exists, else the French (marked so). Lists come back as lists
+    of `Text`."""
+    french = getattr(source, field)
+    language = current_language()
+    if language != DEFAULT:
+        other = (getattr(source, "english", None) or {}).get(field)
+        if other:
+            french, lang = other, language
+        else:
+            lang = DEFAULT
+    else:
+        lang = DEFAULT
+    if isinstance(french, list):
+        return [Text(item, lang) for item in french]
+    return Text(french or "", lang)
+
+
+def lang_attr(text: Any) -> str:
+    """` lang="fr"` where a text is not in the page's language (else nothing)."""
+    lang = getattr(text, "lang", None)
+    if lang is None or lang == current_language():
+        return ""
+    return f' lang="{lang}"'
+
+
+# ---------------------------------------------------------------- catalogues
+def compile_catalogues(target: Path, source: Path = CATALOGUES) -> None:
+    """Compile each `.po` of `source` into `target` where its `.mo` is missing or older
+    (atomically: several workers start together)."""
+    for po in source.glob("*/LC_MESSAGES/*.po"):
+        mo = target / po.relative_to(source).with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as handle:
+            catalogue = read_po(handle)
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=mo.parent, suffix=".mo.tmp")
+        with os.fdopen(handle, "wb") as output:
+            write_mo(output, catalogue)
+        os.replace(temporary, mo)
+
+
+def compiled_catalogues(app: Flask) -> Path:
+    """Where the compiled catalogues live: the instance folder (always writable; the
+    sources in `app/translations` may be read-only once installed)."""
+    return Path(app.instance_path) / "translations"
+
+
+def without_prefix(path: str) -> str:
+    """An address built in an English request, made the same in every language (assets)."""
+    language_prefix = PREFIXES.get(asked_language(), "")
+    script_root = request.script_root if has_request_context() else ""
+    if language_prefix and script_root.endswith(language_prefix) and path.startswith(script_root):
+        return script_root[: -len(language_prefix)] + path[len(script_root) :]
+    return path
+
+
+def _french_only_in_french() -> Any:
+    """An English address of the facilitator's space leads to its French address."""
+    if asked_language() == DEFAULT or not (request.blueprint or "").startswith(FRENCH_ONLY):
+        return None
+    if request.method not in ("GET", "HEAD"):
+        return None
+    here = request.script_root + (request.full_path if request.query_string else request.path)
+    return redirect(without_prefix(here))
+
+
+def init_app(app: Flask) -> None:
+    """Locale selection, the catalogues, template helpers and the address layer."""
+    from .extensions import babel
+
+    compile_catalogues(compiled_catalogues(app))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled_catalogues(app))
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Europe/Paris")
+    app.before_request(_french_only_in_french)
+    app.jinja_env.globals.update(
+        current_language=current_language,
+        switch_links=switch_links,
+        alternates=alternates,
+        localized=localized,
+        lang_attr=lang_attr,
+    )
+
+
+def install_address_layer(app: Flask) -> None:
+    """The `/en/` layer goes outside every other (the shared-page cache keys on its result)."""
+    app.wsgi_app = LanguagePrefix(app.wsgi_app)  # type: ignore[method-assign]
+
+
+def site_root() -> str:
+    """The configured site's address in the current language (mail, calendars)."""
+    return current_app.config["SITE_URL"].rstrip("/") + prefix()

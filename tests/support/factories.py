@@ -33,6 +33,7 @@ def make_attendee(request: pytest.FixtureRequest) -> Callable[..., tuple[int, st
         organisation: str = "Ville de Rennes",
         organisation_kind: str = "collectivite",
         target_app: Flask | None = None,
+        language: str = "fr",
     ) -> tuple[int, str]:
         application = target_app or request.getfixturevalue("app")
         with application.app_context():
@@ -47,6 +48,7 @@ def make_attendee(request: pytest.FixtureRequest) -> Callable[..., tuple[int, st
                 organisation_kind=organisation_kind,
                 job_title="",
                 privacy_acknowledged_at=NOW,
+                language=language,
             )
             db.session.add(attendee)
             db.session.flush()

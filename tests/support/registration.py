@@ -19,9 +19,10 @@ def started_from(html: str) -> str:
     return match.group(1)
 
 
-def registration_data(client: FlaskClient, **overrides: Any) -> dict[str, Any]:
-    """A valid submission for the form as served now (token, all offered episodes)."""
-    page = client.get("/inscription").get_data(as_text=True)
+def registration_data(client: FlaskClient, prefix: str = "", **overrides: Any) -> dict[str, Any]:
+    """A valid submission for the form as served now (token, all offered episodes);
+    `prefix` "/en" for the English form."""
+    page = client.get(f"{prefix}/inscription").get_data(as_text=True)
     data: dict[str, Any] = {
         "csrf_token": csrf_from(page),
         "first_name": "Camille",
@@ -39,8 +40,8 @@ def registration_data(client: FlaskClient, **overrides: Any) -> dict[str, Any]:
     return data
 
 
-def register(client: FlaskClient, htmx: bool = False, **overrides: Any):  # type: ignore[no-untyped-def]
-    """POST the registration form, as htmx or as a plain form."""
-    data = registration_data(client, **overrides)
+def register(client: FlaskClient, htmx: bool = False, prefix: str = "", **overrides: Any):  # type: ignore[no-untyped-def]
+    """POST the registration form, as htmx or as a plain form (`prefix` "/en": in English)."""
+    data = registration_data(client, prefix, **overrides)
     headers = {"HX-Request": "true", "HX-Target": "inscription-form"} if htmx else {}
-    return client.post("/inscription", data=data, headers=headers)
+    return client.post(f"{prefix}/inscription", data=data, headers=headers)

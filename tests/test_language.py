@@ -1,0 +1,207 @@
+"""English second: `/en/…` is the English of every public page, the choice stays in the
+links (no cookie, shared pages still cached), dates follow English conventions, content has
+its English (French marked `lang="fr"` where it has none), no French is left in English
+pages or templates, and mail goes out in the language the person registered in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from jinja2 import nodes
+
+from app.extensions import db
+from app.models import Attendee, Episode
+from tests.support.fates import EPISODE_1
+from tests.support.http import sign_in_as
+from tests.support.language import english_reading, french_left
+from tests.support.mail import MailSink
+from tests.support.registration import register
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "app" / "templates"
+
+
+def _page(client: FlaskClient, path: str, status: int = 200) -> str:
+    response = client.get(path)
+    assert response.status_code == status, (path, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def _public_pages(app: Flask) -> list[str]:
+    with app.app_context():
+        slugs = db.session.scalars(sa.select(Episode.slug).order_by(Episode.number)).all()
+    return [
+        "/",
+        *[f"/episodes/{slug}" for slug in slugs],
+        *[f"/episodes/{slug}/questions/poser" for slug in slugs[:2]],
+        "/inscription",
+        "/moi/lien",
+        "/confidentialite",
+        "/accessibilite",
+        "/donnees-ouvertes",
+    ]
+
+
+# ---------------------------------------------------------------- the address chooses
+def test_the_english_address_serves_english_and_its_links_stay_english(
+    programme: Flask, client: FlaskClient
+) -> None:
+    html = _page(client, "/en/")
+    assert '<html lang="en">' in html
+    assert "Times are given in Paris time." in html
+    body = html.split("<body", 1)[1]
+    internal = re.findall(r'(?:href|action|hx-get|hx-post)="(/[^"/][^"]*|/)"', body)
+    french = [link for link in internal if not link.startswith(("/en/", "/static/"))]
+    assert french == ["/"], french  # only the switch back to French
+    assert re.search(r'<a href="/" hreflang="fr" lang="fr">Français</a>', html)
+    assert '<link rel="alternate" hreflang="en" href="/en/">' in html
+
+    french_page = _page(client, "/")
+    assert '<html lang="fr">' in french_page
+    assert re.search(r'<a href="/en/" hreflang="en" lang="en">English</a>', french_page)
+
+
+def test_the_switch_leads_to_the_same_page_with_its_query(
+    programme: Flask, client: FlaskClient
+) -> None:
+    html = _page(client, f"/en/episodes/{EPISODE_1}?tri=recentes")
+    assert f'href="/episodes/{EPISODE_1}?tri=recentes" hreflang="fr"' in html
+    html = _page(client, f"/episodes/{EPISODE_1}?tri=recentes")
+    assert f'href="/en/episodes/{EPISODE_1}?tri=recentes" hreflang="en"' in html
+
+
+def test_assets_have_one_address_in_both_languages(programme: Flask, client: FlaskClient) -> None:
+    pattern = re.compile(r'href="(/static/css/site\.css\?v=\w+)"')
+    assert pattern.findall(_page(client, "/en/")) == pattern.findall(_page(client, "/"))
+
+
+def test_shared_pages_are_cached_per_language(programme: Flask) -> None:
+    answers = []
+    for path in ("/", "/en/", "/", "/en/"):
+        response = programme.test_client().get(path)  # a fresh browser: no session
+        answers.append((response.headers.get("X-Cache"), response.get_data(as_text=True)))
+    assert [cache for cache, _ in answers] == ["miss", "miss", "hit", "hit"]
+    assert '<html lang="fr">' in answers[2][1] and '<html lang="en">' in answers[3][1]
+    assert "Set-Cookie" not in programme.test_client().get("/en/").headers
+
+
+def test_the_facilitators_space_stays_french(programme: Flask, client: FlaskClient) -> None:
+    response = client.get("/en/animation/connexion?suivant=/animation/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/animation/connexion?suivant=/animation/"
+    html = _page(client, "/animation/connexion")
+    assert '<html lang="fr">' in html and "hreflang" not in html
+
+
+def test_an_unknown_english_page_is_an_english_404(programme: Flask, client: FlaskClient) -> None:
+    html = _page(client, "/en/nulle-part", status=404)
+    assert '<html lang="en">' in html
+    assert french_left(english_reading(html)) == []
+
+
+# ---------------------------------------------------------------- English conventions
+def test_dates_times_and_numbers_follow_english_conventions(
+    programme: Flask, client: FlaskClient
+) -> None:
+    english = english_reading(_page(client, f"/en/episodes/{EPISODE_1}"))
+    french = _page(client, f"/episodes/{EPISODE_1}")
+    # episode 1 is on Thursday 26 November 2026 at 11:00 in Paris (the demo dates)
+    assert "Thursday 26 November 2026" in english and "11:00" in english
+    assert "jeudi 26 novembre 2026" in french and "11\u00a0h\u00a000" in french
+    assert "h\u00a000" not in english
+
+
+def test_no_french_spacing_in_english_text(programme: Flask, client: FlaskClient) -> None:
+    for path in _public_pages(programme):
+        text = english_reading(_page(client, "/en" + path))
+        glued = re.findall(r".{0,30}[\u00a0\u202f][?!:;»].{0,10}", text)
+        assert glued == [], (path, glued)
+
+
+# ---------------------------------------------------------------- nothing French is left
+def test_no_french_is_left_in_english_pages(
+    programme: Flask, client: FlaskClient, make_attendee: Callable[..., tuple[int, str]]
+) -> None:
+    for path in _public_pages(programme):
+        left = french_left(english_reading(_page(client, "/en" + path)))
+        assert left == [], (path, left)
+    attendee_id, _ = make_attendee(language="en")
+    sign_in_as(client, attendee_id)
+    for path in ("/moi", "/moi/coordonnees", "/moi/effacer"):
+        left = french_left(english_reading(_page(client, "/en" + path)))
+        assert left == [], (path, left)
+
+
+def test_content_without_english_is_marked_french(programme: Flask, client: FlaskClient) -> None:
+    with programme.app_context():
+        episode = db.session.scalars(sa.select(Episode).filter_by(number=1)).one()
+        english_title = episode.english["title"]
+        episode.english = {}
+        db.session.commit()
+    html = _page(client, f"/en/episodes/{EPISODE_1}")
+    assert english_title not in html
+    assert re.search(r'<h1[^>]*lang="fr"', html), "the French title is not marked"
+    assert french_left(english_reading(html)) == []
+
+
+def _literal_text(template: Path, environment: object) -> list[str]:
+    """Words a template writes outside any gettext call: its text between tags, and the
+    spoken attributes written there."""
+    source = template.read_text()
+    tree = environment.parse(source)  # type: ignore[attr-defined]
+    words = []
+    for node in tree.find_all(nodes.TemplateData):
+        data = re.sub(r"<!--.*?-->", " ", node.data, flags=re.S)
+        spoken = re.findall(r'(?:aria-label|title|alt|placeholder)="([^"{]*)"', data)
+        text = re.sub(r"<[^>]*>?|^[^<]*>", " ", data)  # tags, and a tag's end from before
+        text = re.sub(r"&[a-z]+;|&#\d+;", " ", text)
+        words += [w for w in re.findall(r"[^\W\d_]{2,}", " ".join([text, *spoken]))]
+    return words
+
+
+def test_no_french_text_is_left_in_the_public_templates(app: Flask) -> None:
+    """Every text of every template a visitor or an attendee meets, mail included, goes
+    through the catalogue (the facilitator's space is French only)."""
+    untranslated = {}
+    for template in sorted(TEMPLATES.rglob("*")):
+        if template.suffix not in (".html", ".txt") or "facilitator" in template.parts:
+            continue
+        words = [w for w in _literal_text(template, app.jinja_env) if w not in ("API", "ics")]
+        if words:
+            untranslated[str(template.relative_to(TEMPLATES))] = words[:8]
+    assert untranslated == {}
+
+
+def test_every_text_has_its_english(runner: object) -> None:
+    result = runner.invoke(args=["translations", "check"])  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
+
+
+# ---------------------------------------------------------------- mail in one's language
+def test_a_registration_in_english_gets_its_mail_in_english(
+    programme: Flask, client: FlaskClient, smtp: MailSink
+) -> None:
+    smtp.clear()
+    assert register(client, prefix="/en", email="sam@example.org").status_code in (200, 303)
+    french_visitor = programme.test_client()
+    assert register(french_visitor, email="claude@example.org").status_code in (200, 303)
+    with programme.app_context():
+        from app.mailing.worker import deliver_due
+
+        deliver_due()
+        languages = dict(db.session.execute(sa.select(Attendee.email, Attendee.language)).all())
+    assert languages == {"sam@example.org": "en", "claude@example.org": "fr"}
+    by_recipient = {message["To"]: message for message in smtp.wait_for(2)}
+    english, french = by_recipient["sam@example.org"], by_recipient["claude@example.org"]
+    assert "registration" in english["Subject"].lower()
+    assert "inscription" in french["Subject"].lower()
+    text = english.get_body(("plain",)).get_content()
+    assert "/en/moi/" in text and "Thursday" in text
+    assert french_left(text) == []
+    assert "jeudi" in french.get_body(("plain",)).get_content()
+    assert "/en/" in english["List-Unsubscribe"]
+    assert "/en/" not in french["List-Unsubscribe"]

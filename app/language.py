@@ -28,6 +28,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, has_request_context, redirect, request
 from flask_babel import force_locale, get_locale
+from markupsafe import Markup, escape
 
 #: the languages, the default first
 LANGUAGES = ("fr", "en")
@@ -49,8 +50,13 @@ def N_(text: str) -> str:  # Babel's name for "extract this text, translate it l
     return text
 
 
-#: the site's default name (config.SITE_NAME), translated where it is shown
+#: config defaults translated where they are shown: the site's name (config.SITE_NAME), the
+#: legal basis of the processing (config.PRIVACY_LEGAL_BASIS)
 N_("Cycle de webinaires sur la participation")
+N_(
+    "votre consentement, donné en vous inscrivant (article 6.1.a du RGPD)\u00a0; vous "
+    "le retirez à tout moment en effaçant vos données depuis votre espace."
+)
 
 
 class LanguagePrefix:
@@ -155,12 +161,23 @@ def localized(source: Any, field: str) -> Any:
     return Text(french or "", lang)
 
 
-def lang_attr(text: Any) -> str:
-    """` lang="fr"` where a text is not in the page's language (else nothing)."""
-    lang = getattr(text, "lang", None)
-    if lang is None or lang == current_language():
-        return ""
-    return f' lang="{lang}"'
+def speaker_role(speaker: dict[str, Any]) -> Text:
+    """A speaker's role in the current language (the French where it has no English)."""
+    language = current_language()
+    other = speaker.get(f"role_{language}") if language != DEFAULT else None
+    return Text(other, language) if other else Text(speaker.get("role", ""), DEFAULT)
+
+
+def content(text: Any) -> Markup:
+    """A content text for a page's body: French spacing if it is French, and marked
+    `<span lang="fr">` where the page is in another language (screen readers switch voice)."""
+    from .typography import french_spacing
+
+    lang = getattr(text, "lang", None) or current_language()
+    shown = escape(french_spacing(text) if lang == "fr" else text)
+    if lang != current_language():
+        return Markup('<span lang="{}">{}</span>').format(lang, shown)
+    return shown
 
 
 # ---------------------------------------------------------------- catalogues
@@ -218,8 +235,9 @@ def init_app(app: Flask) -> None:
         switch_links=switch_links,
         alternates=alternates,
         localized=localized,
-        lang_attr=lang_attr,
+        speaker_role=speaker_role,
     )
+    app.jinja_env.filters["content"] = content
 
 
 def install_address_layer(app: Flask) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from limits import parse_many
 
 from ..links import episode_url, replay_link, site_link
@@ -148,15 +150,21 @@ def _public_merge_target(question: PublishedQuestion) -> int | None:
     return question.merged_into_id if question.merged_into_text is not None else None
 
 
-#: flask-limiter's units, in French
-_UNITS = {"second": "seconde", "minute": "minute", "hour": "heure", "day": "jour"}
+#: flask-limiter's units, as people read them
+_UNITS = {
+    "second": (_l("par seconde"), _l("par tranche de %(n)s secondes")),
+    "minute": (_l("par minute"), _l("par tranche de %(n)s minutes")),
+    "hour": (_l("par heure"), _l("par tranche de %(n)s heures")),
+    "day": (_l("par jour"), _l("par tranche de %(n)s jours")),
+}
 
 
 def rate_limits_fr(setting: str) -> list[str]:
-    """A limit setting ("60 per minute;1000 per hour") as people read it, in French."""
+    """A limit setting ("60 per minute;1000 per hour") as people read it, in the page's
+    language ("60 requêtes par minute", "60 requests per minute")."""
     said = []
     for item in parse_many(setting):
-        unit = _UNITS.get(item.GRANULARITY.name, item.GRANULARITY.name)
-        per = f"{item.multiples} {unit}s" if item.multiples > 1 else unit
-        said.append(f"{item.amount} requêtes par {per}")
+        one, several = _UNITS.get(item.GRANULARITY.name, (item.GRANULARITY.name,) * 2)
+        per = str(several) % {"n": item.multiples} if item.multiples > 1 else str(one)
+        said.append(_("%(amount)s requêtes %(per)s", amount=item.amount, per=per))
     return said

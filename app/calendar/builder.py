@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit
 
 import icalendar
 from flask import Response, current_app, request
+from flask_babel import gettext as _
 
 from ..links import episode_url, site_host, site_link
 from ..models import Episode
@@ -27,8 +28,17 @@ def episode_uid(episode: Episode) -> str:
 
 def event_summary(episode: Episode) -> str:
     """Title shown in calendars (a cancelled episode says so first)."""
-    summary = f"Webinaire participation · Épisode {episode.number} : {episode.title}"
-    return f"Annulé · {summary}" if episode.cancelled else summary
+    if episode.cancelled:
+        return _(
+            "Annulé · Webinaire participation · Épisode %(number)s : %(title)s",
+            number=episode.number,
+            title=episode.title,
+        )
+    return _(
+        "Webinaire participation · Épisode %(number)s : %(title)s",
+        number=episode.number,
+        title=episode.title,
+    )
 
 
 def event_description(episode: Episode, join_url: str = "") -> str:
@@ -37,12 +47,12 @@ def event_description(episode: Episode, join_url: str = "") -> str:
     lines += [f"• {case}" for case in episode.cases]
     names = ", ".join(speaker["name"] for speaker in episode.speakers)
     if names:
-        lines += ["", f"Avec {names}."]
-    lines += ["", f"Programme et questions : {episode_url(episode, external=True)}"]
+        lines += ["", _("Avec %(names)s.", names=names)]
+    lines += ["", _("Programme et questions : %(url)s", url=episode_url(episode, external=True))]
     if join_url:
-        lines += [f"Rejoindre le webinaire : {join_url}"]
+        lines += [_("Rejoindre le webinaire : %(url)s", url=join_url)]
     if episode.cancelled:
-        lines = [f"Épisode annulé : {episode.cancel_reason}", "", *lines]
+        lines = [_("Épisode annulé : %(reason)s", reason=episode.cancel_reason), "", *lines]
     return "\n".join(lines)
 
 
@@ -60,7 +70,7 @@ def build_event(episode: Episode, *, include_join_url: bool = False) -> icalenda
     join_url = episode.join_url if include_join_url else ""
     event.add("description", event_description(episode, join_url))
     event.add("url", episode_url(episode, external=True))
-    event.add("location", join_url or "En ligne (le lien est envoyé aux inscrits)")
+    event.add("location", join_url or _("En ligne (le lien est envoyé aux inscrits)"))
     event.add("status", "CANCELLED" if episode.cancelled else "CONFIRMED")
     event.add("transp", "TRANSPARENT" if episode.cancelled else "OPAQUE")
     return event
@@ -133,7 +143,10 @@ def ics_response(calendar: icalendar.Calendar, filename: str) -> Response:
 
 def link_details(episode: Episode) -> str:
     """Short description for add-to-calendar links (kept short: the page carries many)."""
-    return f"Programme, lien de connexion et questions : {episode_url(episode, external=True)}"
+    return _(
+        "Programme, lien de connexion et questions : %(url)s",
+        url=episode_url(episode, external=True),
+    )
 
 
 def _utc_stamp(moment: datetime) -> str:

@@ -1,6 +1,7 @@
 """Public .ics downloads, cacheable and subscribable."""
 
 from flask import Response, abort, request
+from flask_babel import gettext as _
 
 from ..http import Cache, blueprint_cache
 from ..programme.services import episode_or_404, programme_view_or_404
@@ -22,7 +23,8 @@ def cycle_ics() -> Response:
 def episode_ics(slug: str) -> Response:
     """One episode."""
     episode = episode_or_404(slug)
-    calendar = build_calendar([episode], f"{episode.series.title} · épisode {episode.number}")
+    name = _("%(series)s · épisode %(number)s", series=episode.series.title, number=episode.number)
+    calendar = build_calendar([episode], name)
     return ics_response(calendar, f"webinaire-participation-episode-{episode.number}.ics")
 
 

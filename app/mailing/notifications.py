@@ -18,6 +18,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import current_app, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..calendar.builder import build_calendar, calendar_links, ics_bytes
 from ..extensions import db
@@ -34,8 +36,9 @@ if TYPE_CHECKING:
     from ..facilitator.followup import FollowupContent
 
 #: the name of the attendee's own calendar, in files sent by mail
-MY_CALENDAR = "Mes webinaires participation"
-#: what previews show where each person's unsubscribe link will be
+MY_CALENDAR = _l("Mes webinaires participation")
+#: what previews show where each person's unsubscribe link will be (the facilitator's
+#: previews stay French: not translated)
 PREVIEW_LINK = "(lien de désinscription propre à chaque personne)"
 
 
@@ -66,7 +69,7 @@ def my_calendar(episodes: Sequence[Episode], method: str = "PUBLISH") -> str:
     """The attendee's .ics for these episodes, join links included."""
     if not episodes:
         return ""
-    calendar = build_calendar(episodes, MY_CALENDAR, include_join_url=True, method=method)
+    calendar = build_calendar(episodes, str(MY_CALENDAR), include_join_url=True, method=method)
     return ics_bytes(calendar).decode("utf-8")
 
 
@@ -115,7 +118,9 @@ def _queue_to(
 
 def _preview(template: str, subject: str, **context: object) -> Preview:
     """A message's plain text for a placeholder person, as previews show it."""
-    text, _ = _render_both(template, attendee=Addressee(), unsubscribe_url=PREVIEW_LINK, **context)
+    text, _html = _render_both(
+        template, attendee=Addressee(), unsubscribe_url=PREVIEW_LINK, **context
+    )
     return Preview(subject, text)
 
 
@@ -123,8 +128,9 @@ def _preview(template: str, subject: str, **context: object) -> Preview:
 # The request only records these two (the person, their new link's token): their bodies
 # and calendar are rendered at send time, out of the request (a registration costs one
 # commit and no template). The token stays in the row's payload until the row is done.
-CONFIRMATION_SUBJECT = "Votre inscription au cycle de webinaires sur la participation"
-PERSONAL_LINK_SUBJECT = "Votre lien personnel · cycle de webinaires sur la participation"
+# Their subjects are given again when the body is rendered, in the same language as it.
+CONFIRMATION_SUBJECT = _l("Votre inscription au cycle de webinaires sur la participation")
+PERSONAL_LINK_SUBJECT = _l("Votre lien personnel · cycle de webinaires sur la participation")
 
 
 def queue_registration_confirmation(attendee: Attendee, token: str) -> None:
@@ -132,7 +138,7 @@ def queue_registration_confirmation(attendee: Attendee, token: str) -> None:
     queue_message(
         kind=MailKind.REGISTRATION_CONFIRMATION,
         recipient=attendee.email,
-        subject=CONFIRMATION_SUBJECT,
+        subject=str(CONFIRMATION_SUBJECT),
         body_text="",
         attendee_id=attendee.id,
         payload={"token": token},
@@ -144,7 +150,7 @@ def queue_personal_link(attendee: Attendee, token: str) -> None:
     queue_message(
         kind=MailKind.PERSONAL_LINK,
         recipient=attendee.email,
-        subject=PERSONAL_LINK_SUBJECT,
+        subject=str(PERSONAL_LINK_SUBJECT),
         body_text="",
         attendee_id=attendee.id,
         payload={"token": token},
@@ -187,19 +193,25 @@ def render_registration_confirmation(row: OutboxMessage) -> None:
     )
     # The calendar carries the join links: only the episodes with a seat.
     row.ics = my_calendar([episode for episode in episodes if episode.id not in waiting])
+    row.subject = str(CONFIRMATION_SUBJECT)
 
 
 @render_at_send(MailKind.PERSONAL_LINK)
 def render_personal_link(row: OutboxMessage) -> None:
     """The new personal link as sent."""
     _fill(row, "email/personal_link")
+    row.subject = str(PERSONAL_LINK_SUBJECT)
 
 
 # ---------------------------------------------------------------- reminders
 def reminder_subject(episode: Episode) -> str:
     """'Rappel · jeudi 26 novembre à 11 h 00 : épisode 1 du cycle de webinaires'."""
-    when = f"{short_date_fr(episode.starts_at)} à {time_fr(episode.starts_at)}"
-    return f"Rappel · {when} : épisode {episode.number} du cycle de webinaires"
+    return _(
+        "Rappel · %(date)s à %(time)s : épisode %(number)s du cycle de webinaires",
+        date=short_date_fr(episode.starts_at),
+        time=time_fr(episode.starts_at),
+        number=episode.number,
+    )
 
 
 def _reminder_context(episode: Episode, now: datetime) -> dict[str, object]:
@@ -245,7 +257,9 @@ def preview_reminder(episode: Episode, now: datetime) -> Preview:
 # ---------------------------------------------------------------- the waiting list
 def seat_given_subject(episode: Episode) -> str:
     """'Une place pour vous : épisode 3 du cycle de webinaires'."""
-    return f"Une place pour vous : épisode {episode.number} du cycle de webinaires"
+    return _(
+        "Une place pour vous : épisode %(number)s du cycle de webinaires", number=episode.number
+    )
 
 
 def queue_seat_given(attendee: Attendee, episode: Episode) -> OutboxMessage:
@@ -273,9 +287,9 @@ def queue_join_link(
 ) -> OutboxMessage:
     """The join link, to someone whose reminder carried another one (or none yet)."""
     subject = (
-        f"Nouveau lien pour rejoindre l’épisode {episode.number}"
+        _("Nouveau lien pour rejoindre l’épisode %(number)s", number=episode.number)
         if had_link
-        else f"Le lien pour rejoindre l’épisode {episode.number}"
+        else _("Le lien pour rejoindre l’épisode %(number)s", number=episode.number)
     )
     return _queue_to(
         attendee,
@@ -295,7 +309,7 @@ def queue_join_link(
 # ---------------------------------------------------------------- notices of a change
 def rescheduled_subject(episode: Episode) -> str:
     """The subject of the notice of a new time."""
-    return f"Nouvel horaire : épisode {episode.number} du cycle de webinaires"
+    return _("Nouvel horaire : épisode %(number)s du cycle de webinaires", number=episode.number)
 
 
 def queue_episode_rescheduled(episode: Episode, attendees: Sequence[Attendee]) -> int:
@@ -328,7 +342,11 @@ def preview_rescheduled(episode: Episode) -> Preview:
 
 def cancelled_subject(episode: Episode) -> str:
     """The subject of the notice of a cancellation."""
-    return f"Annulé : épisode {episode.number} du {short_date_fr(episode.starts_at)}"
+    return _(
+        "Annulé : épisode %(number)s du %(date)s",
+        number=episode.number,
+        date=short_date_fr(episode.starts_at),
+    )
 
 
 def queue_episode_cancelled(episode: Episode, attendees: Sequence[Attendee]) -> int:
@@ -362,8 +380,12 @@ def preview_cancelled(episode: Episode) -> Preview:
 
 def reinstated_subject(episode: Episode) -> str:
     """The subject of the notice that a cancelled episode takes place after all."""
-    when = f"{short_date_fr(episode.starts_at)} à {time_fr(episode.starts_at)}"
-    return f"Maintenu : épisode {episode.number}, {when}"
+    return _(
+        "Maintenu : épisode %(number)s, %(date)s à %(time)s",
+        number=episode.number,
+        date=short_date_fr(episode.starts_at),
+        time=time_fr(episode.starts_at),
+    )
 
 
 def queue_episode_reinstated(episode: Episode, attendees: Sequence[Attendee]) -> int:

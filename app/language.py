@@ -22,13 +22,15 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, has_request_context, redirect, request
 from flask_babel import force_locale, get_locale
 from markupsafe import Markup, escape
+
+T = TypeVar("T")
 
 #: the languages, the default first
 LANGUAGES = ("fr", "en")
@@ -105,6 +107,21 @@ def speaking(language: str | None) -> Iterator[None]:
     """Render what follows in `language` (mail, calendars), whatever the request's."""
     with force_locale(known(language)):
         yield
+
+
+class PerLanguage(Generic[T]):
+    """A value many messages share (a calendar, calendar links), made once per language
+    they are written in: call it inside `speaking(...)`."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self.make = make
+        self.made: dict[str, T] = {}
+
+    def __call__(self) -> T:
+        language = current_language()
+        if language not in self.made:
+            self.made[language] = self.make()
+        return self.made[language]
 
 
 def prefix(language: str | None = None) -> str:

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..calendar.builder import build_calendar, calendar_links, ics_bytes
 from ..extensions import db
+from ..language import DEFAULT, PerLanguage, site_root, speaking
 from ..links import episode_url, site_link
 from ..models import Attendee, Episode, OutboxMessage, Question
 from ..programme.services import followed_episodes
@@ -75,7 +76,7 @@ def my_calendar(episodes: Sequence[Episode], method: str = "PUBLISH") -> str:
 
 def _render_both(template: str, **context: object) -> tuple[str, str]:
     """The plain-text and HTML bodies of a message (`template` without its extension)."""
-    context.setdefault("site_url", current_app.config["SITE_URL"])
+    context.setdefault("site_url", site_root())
     context.setdefault("space_url", site_link("attendee.space"))
     context.setdefault("preferences_url", site_link("attendee.space") + "#mes-e-mails")
     context.setdefault("unsubscribe_url", "")
@@ -91,16 +92,22 @@ def _queue_to(
     subject: str,
     *,
     episode: Episode | None = None,
-    ics: str = "",
+    ics: str | PerLanguage[str] = "",
     expires_at: datetime | None = None,
     dedupe_key: str | None = None,
+    language: str | None = None,
     **context: object,
 ) -> OutboxMessage:
-    """Render a message for one attendee and queue it, unsubscribe link and headers included."""
-    unsubscribe_url = site_link("attendee.unsubscribe", token=unsubscribe_token(attendee))
-    text, html = _render_both(
-        template, attendee=attendee, episode=episode, unsubscribe_url=unsubscribe_url, **context
-    )
+    """Render a message for one attendee and queue it, unsubscribe link and headers included,
+    in the attendee's language unless told (the caller computes its subject inside
+    `speaking` too)."""
+    with speaking(language or attendee.language):
+        unsubscribe_url = site_link("attendee.unsubscribe", token=unsubscribe_token(attendee))
+        text, html = _render_both(
+            template, attendee=attendee, episode=episode, unsubscribe_url=unsubscribe_url, **context
+        )
+        if isinstance(ics, PerLanguage):
+            ics = ics()
     return queue_message(
         kind=kind,
         recipient=attendee.email,
@@ -181,6 +188,11 @@ def release_url(episode: Episode) -> str:
 def render_registration_confirmation(row: OutboxMessage) -> None:
     """The confirmation as sent: the episodes the person follows now, with their calendar;
     where they wait for a seat, their place on the list (and no join link)."""
+    with speaking(_language_of(row)):
+        _render_registration_confirmation(row)
+
+
+def _render_registration_confirmation(row: OutboxMessage) -> None:
     episodes = followed_episodes(row.attendee_id)
     waiting = waiting_positions(row.attendee_id)
     _fill(
@@ -199,8 +211,14 @@ def render_registration_confirmation(row: OutboxMessage) -> None:
 @render_at_send(MailKind.PERSONAL_LINK)
 def render_personal_link(row: OutboxMessage) -> None:
     """The new personal link as sent."""
-    _fill(row, "email/personal_link")
-    row.subject = str(PERSONAL_LINK_SUBJECT)
+    with speaking(_language_of(row)):
+        _fill(row, "email/personal_link")
+        row.subject = str(PERSONAL_LINK_SUBJECT)
+
+
+def _language_of(row: OutboxMessage) -> str:
+    """The language the row's attendee registered in."""
+    return db.session.get(Attendee, row.attendee_id).language
 
 
 # ---------------------------------------------------------------- reminders
@@ -224,23 +242,29 @@ def _reminder_context(episode: Episode, now: datetime) -> dict[str, object]:
 
 
 def queue_reminder(
-    episode: Episode, attendee: Attendee, *, calendar: str, now: datetime, dedupe_key: str
+    episode: Episode,
+    attendee: Attendee,
+    *,
+    calendar: PerLanguage[str],
+    now: datetime,
+    dedupe_key: str,
 ) -> OutboxMessage:
     """A reminder before the episode: the join link (or when it will come), the time, the
     question form while open, and the updated .ics (join link as LOCATION)."""
-    return _queue_to(
-        attendee,
-        MailKind.REMINDER,
-        "email/reminder",
-        reminder_subject(episode),
-        episode=episode,
-        ics=calendar,
-        # A reminder is no use once the live has started (SMTP down until then).
-        expires_at=episode.starts_at,
-        dedupe_key=dedupe_key,
-        release_url=release_url(episode),
-        **_reminder_context(episode, now),
-    )
+    with speaking(attendee.language):
+        return _queue_to(
+            attendee,
+            MailKind.REMINDER,
+            "email/reminder",
+            reminder_subject(episode),
+            episode=episode,
+            ics=calendar,
+            # A reminder is no use once the live has started (SMTP down until then).
+            expires_at=episode.starts_at,
+            dedupe_key=dedupe_key,
+            release_url=release_url(episode),
+            **_reminder_context(episode, now),
+        )
 
 
 def preview_reminder(episode: Episode, now: datetime) -> Preview:
@@ -265,16 +289,17 @@ def seat_given_subject(episode: Episode) -> str:
 def queue_seat_given(attendee: Attendee, episode: Episode) -> OutboxMessage:
     """A seat freed went to this person, first on the waiting list: they have it now, with
     the join link when it is set and the calendar file."""
-    return _queue_to(
-        attendee,
-        MailKind.SEAT_GIVEN,
-        "email/seat_given",
-        seat_given_subject(episode),
-        episode=episode,
-        ics=my_calendar([episode]),
-        links=calendar_links(episode),
-        release_url=release_url(episode),
-    )
+    with speaking(attendee.language):
+        return _queue_to(
+            attendee,
+            MailKind.SEAT_GIVEN,
+            "email/seat_given",
+            seat_given_subject(episode),
+            episode=episode,
+            ics=my_calendar([episode]),
+            links=calendar_links(episode),
+            release_url=release_url(episode),
+        )
 
 
 def queue_join_link(
@@ -282,10 +307,21 @@ def queue_join_link(
     attendee: Attendee,
     *,
     had_link: bool,
-    calendar: str,
+    calendar: PerLanguage[str],
     dedupe_key: str,
 ) -> OutboxMessage:
     """The join link, to someone whose reminder carried another one (or none yet)."""
+    with speaking(attendee.language):
+        return _queue_join_link(episode, attendee, had_link, calendar, dedupe_key)
+
+
+def _queue_join_link(
+    episode: Episode,
+    attendee: Attendee,
+    had_link: bool,
+    calendar: PerLanguage[str],
+    dedupe_key: str,
+) -> OutboxMessage:
     subject = (
         _("Nouveau lien pour rejoindre l’épisode %(number)s", number=episode.number)
         if had_link
@@ -315,18 +351,19 @@ def rescheduled_subject(episode: Episode) -> str:
 def queue_episode_rescheduled(episode: Episode, attendees: Sequence[Attendee]) -> int:
     """Tell each registrant the new time, with the updated .ics (same UID, higher SEQUENCE:
     calendars that imported the first file replace the event when they open this one)."""
-    calendar = my_calendar([episode])
-    links = calendar_links(episode)
+    calendar = PerLanguage(lambda: my_calendar([episode]))
+    links = PerLanguage(lambda: calendar_links(episode))
     for attendee in attendees:
-        _queue_to(
-            attendee,
-            MailKind.EPISODE_RESCHEDULED,
-            "email/episode_rescheduled",
-            rescheduled_subject(episode),
-            episode=episode,
-            ics=calendar,
-            links=links,
-        )
+        with speaking(attendee.language):
+            _queue_to(
+                attendee,
+                MailKind.EPISODE_RESCHEDULED,
+                "email/episode_rescheduled",
+                rescheduled_subject(episode),
+                episode=episode,
+                ics=calendar,
+                links=links(),
+            )
     return len(attendees)
 
 
@@ -352,18 +389,19 @@ def cancelled_subject(episode: Episode) -> str:
 def queue_episode_cancelled(episode: Episode, attendees: Sequence[Attendee]) -> int:
     """Tell each registrant the episode is cancelled, and why; the .ics (METHOD:CANCEL,
     STATUS:CANCELLED, same UID, higher SEQUENCE) takes it out of their calendar."""
-    calendar = my_calendar([episode], method="CANCEL")
+    calendar = PerLanguage(lambda: my_calendar([episode], method="CANCEL"))
     for attendee in attendees:
-        _queue_to(
-            attendee,
-            MailKind.EPISODE_CANCELLED,
-            "email/episode_cancelled",
-            cancelled_subject(episode),
-            episode=episode,
-            ics=calendar,
-            programme_url=site_link("programme.index", _anchor="programme"),
-            page_url=episode_url(episode, external=True),
-        )
+        with speaking(attendee.language):
+            _queue_to(
+                attendee,
+                MailKind.EPISODE_CANCELLED,
+                "email/episode_cancelled",
+                cancelled_subject(episode),
+                episode=episode,
+                ics=calendar,
+                programme_url=site_link("programme.index", _anchor="programme"),
+                page_url=episode_url(episode, external=True),
+            )
     return len(attendees)
 
 
@@ -391,18 +429,19 @@ def reinstated_subject(episode: Episode) -> str:
 def queue_episode_reinstated(episode: Episode, attendees: Sequence[Attendee]) -> int:
     """Tell each registrant a cancelled episode takes place after all, with an .ics that
     puts it back in their calendar (same UID, higher SEQUENCE)."""
-    calendar = my_calendar([episode])
-    links = calendar_links(episode)
+    calendar = PerLanguage(lambda: my_calendar([episode]))
+    links = PerLanguage(lambda: calendar_links(episode))
     for attendee in attendees:
-        _queue_to(
-            attendee,
-            MailKind.EPISODE_REINSTATED,
-            "email/episode_reinstated",
-            reinstated_subject(episode),
-            episode=episode,
-            ics=calendar,
-            links=links,
-        )
+        with speaking(attendee.language):
+            _queue_to(
+                attendee,
+                MailKind.EPISODE_REINSTATED,
+                "email/episode_reinstated",
+                reinstated_subject(episode),
+                episode=episode,
+                ics=calendar,
+                links=links(),
+            )
     return len(attendees)
 
 
@@ -421,7 +460,8 @@ def queue_followup(
     content: FollowupContent, attendee: Attendee, episode: Episode, own: list[Question]
 ) -> OutboxMessage:
     """The follow-up ("droit de suite") to one registrant, once per episode, leading with
-    what became of their own questions."""
+    what became of their own questions. Written by the facilitator in French, it goes out
+    in French to everyone (its links lead to the French pages)."""
     return _queue_to(
         attendee,
         MailKind.FOLLOWUP,
@@ -433,4 +473,5 @@ def queue_followup(
         own=own,
         # Even if the episode's guard were bypassed, the database refuses a second copy.
         dedupe_key=f"followup:{episode.id}:{attendee.id}",
+        language=DEFAULT,
     )

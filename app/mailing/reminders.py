@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased
 from ..clock import utcnow
 from ..database import insert_ignoring_conflicts, write
 from ..extensions import db
+from ..language import PerLanguage
 from ..models import Attendee, Episode, OutboxMessage, OutboxStatus, Registration, ReminderSent
 from ..vocabulary import MailKind, ReminderKind
 from .notifications import my_calendar, queue_join_link, queue_reminder
@@ -151,7 +152,7 @@ def _queue_reminder_batch(episode_id: int, now: datetime) -> tuple[int, int]:
             ],
             ReminderKind.REMINDER,
         )
-        calendar = my_calendar([episode])
+        calendar = PerLanguage(lambda: my_calendar([episode]))
         for registration_id, attendee in candidates:
             if registration_id in won:
                 queue_reminder(
@@ -187,7 +188,7 @@ def _queue_join_link_batch(episode_id: int, now: datetime) -> tuple[int, int]:
             ],
             ReminderKind.JOIN_LINK,
         )
-        calendar = my_calendar([episode])
+        calendar = PerLanguage(lambda: my_calendar([episode]))
         for registration_id, attendee, old_link in candidates:
             if registration_id in won:
                 queue_join_link(

@@ -14,6 +14,7 @@ import icalendar
 from flask import Response, current_app, request
 from flask_babel import gettext as _
 
+from ..language import localized
 from ..links import episode_url, site_host, site_link
 from ..models import Episode
 from ..timefmt import PARIS
@@ -32,19 +33,19 @@ def event_summary(episode: Episode) -> str:
         return _(
             "Annulé · Webinaire participation · Épisode %(number)s : %(title)s",
             number=episode.number,
-            title=episode.title,
+            title=localized(episode, "title"),
         )
     return _(
         "Webinaire participation · Épisode %(number)s : %(title)s",
         number=episode.number,
-        title=episode.title,
+        title=localized(episode, "title"),
     )
 
 
 def event_description(episode: Episode, join_url: str = "") -> str:
     """Plain-text description: teaser, cases, speakers, where to find the episode."""
-    lines = [episode.teaser]
-    lines += [f"• {case}" for case in episode.cases]
+    lines = [localized(episode, "teaser")]
+    lines += [f"• {case}" for case in localized(episode, "cases")]
     names = ", ".join(speaker["name"] for speaker in episode.speakers)
     if names:
         lines += ["", _("Avec %(names)s.", names=names)]

@@ -4,6 +4,7 @@ from flask import Response, abort, request
 from flask_babel import gettext as _
 
 from ..http import Cache, blueprint_cache
+from ..language import localized
 from ..programme.services import episode_or_404, programme_view_or_404
 from . import bp
 from .builder import build_calendar, ics_response
@@ -15,7 +16,7 @@ blueprint_cache(bp, Cache.SHARED_BRIEF)
 def cycle_ics() -> Response:
     """The whole cycle, for download or subscription (webcal://)."""
     view = programme_view_or_404()
-    calendar = build_calendar(view.episodes, view.series.title)
+    calendar = build_calendar(view.episodes, localized(view.series, "title"))
     return ics_response(calendar, "cycle-webinaires-participation.ics")
 
 
@@ -23,7 +24,11 @@ def cycle_ics() -> Response:
 def episode_ics(slug: str) -> Response:
     """One episode."""
     episode = episode_or_404(slug)
-    name = _("%(series)s · épisode %(number)s", series=episode.series.title, number=episode.number)
+    name = _(
+        "%(series)s · épisode %(number)s",
+        series=localized(episode.series, "title"),
+        number=episode.number,
+    )
     calendar = build_calendar([episode], name)
     return ics_response(calendar, f"webinaire-participation-episode-{episode.number}.ics")
 
@@ -41,5 +46,6 @@ def selection_ics() -> Response:
     if not episodes:
         abort(404)
     return ics_response(
-        build_calendar(episodes, view.series.title), "mes-webinaires-participation.ics"
+        build_calendar(episodes, localized(view.series, "title")),
+        "mes-webinaires-participation.ics",
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField
@@ -17,12 +18,13 @@ from .clock import utcnow
 from .validation import no_markup, person_name, single_line, strip
 from .vocabulary import OrganisationKind
 
-REQUIRED = "Ce champ est obligatoire."
+REQUIRED = _l("Ce champ est obligatoire.")
+NOT_IN_LIST = _l("Choisissez dans la liste.")
 
 
 def too_long(limit: int) -> str:
-    """French message for a length limit."""
-    return f"{limit} caractères au maximum."
+    """The message for a length limit (lazy: validators are built at import time)."""
+    return _l("%(limit)s caractères au maximum.", limit=limit)
 
 
 class ConfirmForm(FlaskForm):
@@ -41,7 +43,7 @@ class HoneypotForm(FlaskForm):
     #: seconds a person needs at least (a form may lower it: one field is quick to fill)
     MIN_SECONDS: ClassVar[str] = "HONEYPOT_MIN_SECONDS"
 
-    website = StringField("Ne pas remplir ce champ", filters=[strip])
+    website = StringField(_l("Ne pas remplir ce champ"), filters=[strip])
     started = HiddenField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -77,9 +79,7 @@ class MultiCheckboxField(SelectMultipleField):
 class ChoiceField(SelectField):
     """A drop-down whose out-of-list answer gets a French message of our own."""
 
-    def __init__(
-        self, *args: Any, invalid_message: str = "Choisissez dans la liste.", **kwargs: Any
-    ):
+    def __init__(self, *args: Any, invalid_message: str = NOT_IN_LIST, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.invalid_message = invalid_message
 
@@ -107,7 +107,7 @@ def name_field(label: str) -> StringField:
 def organisation_field() -> StringField:
     """The person's organisation: required, one line, no markup."""
     return StringField(
-        "Organisation",
+        _l("Organisation"),
         filters=[strip],
         validators=[
             DataRequired(REQUIRED),
@@ -121,20 +121,20 @@ def organisation_field() -> StringField:
 def organisation_kind_field() -> ChoiceField:
     """The kind of organisation, from the vocabulary's list."""
     return ChoiceField(
-        "Type d’organisation",
-        invalid_message="Choisissez un type d’organisation dans la liste.",
+        _l("Type d’organisation"),
+        invalid_message=_l("Choisissez un type d’organisation dans la liste."),
         choices=[
-            SelectChoice("", "Choisissez…"),
+            SelectChoice("", _l("Choisissez…")),
             *(SelectChoice(kind.value, kind.label) for kind in OrganisationKind),
         ],
-        validators=[DataRequired("Choisissez un type d’organisation.")],
+        validators=[DataRequired(_l("Choisissez un type d’organisation."))],
     )
 
 
 def job_title_field() -> StringField:
     """The job title: optional, one line, no markup."""
     return StringField(
-        "Fonction",
+        _l("Fonction"),
         filters=[strip],
         validators=[Optional(), Length(max=200, message=too_long(200)), single_line, no_markup],
     )

@@ -15,6 +15,7 @@ import re
 
 import sqlalchemy as sa
 from flask import Flask, Response, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import ServiceUnavailable, UnsupportedMediaType
 
 from .http import error_response, refuse
@@ -27,9 +28,9 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 #: seconds a browser is told to wait when the database is unavailable
 RETRY_AFTER = 30
 
-UNREADABLE = "Ce qui a été envoyé contient des caractères invisibles non autorisés."
-NOT_A_FORM = "Ce format d’envoi n’est pas pris en charge : envoyez le formulaire de la page."
-UNAVAILABLE = (
+UNREADABLE = _l("Ce qui a été envoyé contient des caractères invisibles non autorisés.")
+NOT_A_FORM = _l("Ce format d’envoi n’est pas pris en charge : envoyez le formulaire de la page.")
+UNAVAILABLE = _l(
     "Le service est momentanément indisponible. Ce que vous avez saisi n’a pas été "
     "enregistré : réessayez dans un instant."
 )
@@ -73,7 +74,7 @@ def database_unavailable(error: sa.exc.SQLAlchemyError) -> Response:
         db.session.rollback()
     except sa.exc.SQLAlchemyError:
         db.session.invalidate()  # the connection is gone: drop it, the pool makes a new one
-    unavailable = ServiceUnavailable(description=UNAVAILABLE, retry_after=RETRY_AFTER)
+    unavailable = ServiceUnavailable(description=str(UNAVAILABLE), retry_after=RETRY_AFTER)
     unavailable.french = True  # type: ignore[attr-defined]
     return error_response(unavailable)
 

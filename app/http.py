@@ -31,6 +31,7 @@ from flask import (
     render_template,
     request,
 )
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from .refusals import Refusal
@@ -121,39 +122,40 @@ def after_post(
     if wants_fragment():
         return fragment()
     if message:
-        flash(message, category)
+        flash(str(message), category)  # a lazy message is kept as the words it reads now
     return redirect(back, code=303)
 
 
 # ---------------------------------------------------------------- refusals and errors
 ERROR_TITLES = {
-    400: "Requête invalide",
-    403: "Accès refusé",
-    404: "Page introuvable",
-    405: "Méthode non autorisée",
-    409: "Action impossible",
-    410: "Lien expiré",
-    413: "Envoi trop volumineux",
-    415: "Format non pris en charge",
-    422: "Données invalides",
-    429: "Trop de tentatives",
-    500: "Erreur du serveur",
-    503: "Service indisponible",
+    400: _l("Requête invalide"),
+    403: _l("Accès refusé"),
+    404: _l("Page introuvable"),
+    405: _l("Méthode non autorisée"),
+    409: _l("Action impossible"),
+    410: _l("Lien expiré"),
+    413: _l("Envoi trop volumineux"),
+    415: _l("Format non pris en charge"),
+    422: _l("Données invalides"),
+    429: _l("Trop de tentatives"),
+    500: _l("Erreur du serveur"),
+    503: _l("Service indisponible"),
 }
 
 ERROR_MESSAGES = {
-    400: "La requête n’a pas pu être comprise. Rechargez la page et réessayez.",
-    403: "Vous n’avez pas accès à cette page.",
-    404: "Cette page n’existe pas ou plus. Vérifiez l’adresse, ou repartez du programme.",
-    405: "Cette adresse ne s’utilise pas de cette façon.",
-    410: "Ce lien n’est plus valable.",
-    413: "Ce que vous avez envoyé est trop volumineux.",
-    415: "Ce format d’envoi n’est pas pris en charge : envoyez le formulaire de la page.",
-    429: "Trop de tentatives en peu de temps. Patientez une minute puis réessayez.",
-    500: "Une erreur est survenue de notre côté. Réessayez dans un instant.",
-    503: "Le service est momentanément indisponible. Réessayez dans un instant.",
+    400: _l("La requête n’a pas pu être comprise. Rechargez la page et réessayez."),
+    403: _l("Vous n’avez pas accès à cette page."),
+    404: _l("Cette page n’existe pas ou plus. Vérifiez l’adresse, ou repartez du programme."),
+    405: _l("Cette adresse ne s’utilise pas de cette façon."),
+    410: _l("Ce lien n’est plus valable."),
+    413: _l("Ce que vous avez envoyé est trop volumineux."),
+    415: _l("Ce format d’envoi n’est pas pris en charge : envoyez le formulaire de la page."),
+    429: _l("Trop de tentatives en peu de temps. Patientez une minute puis réessayez."),
+    500: _l("Une erreur est survenue de notre côté. Réessayez dans un instant."),
+    503: _l("Le service est momentanément indisponible. Réessayez dans un instant."),
 }
-GENERIC_ERROR = "Une erreur est survenue. Réessayez dans un instant."
+GENERIC_ERROR = _l("Une erreur est survenue. Réessayez dans un instant.")
+UNTITLED_ERROR = _l("Erreur")
 
 
 def refuse(code: int, message: str) -> NoReturn:
@@ -162,7 +164,7 @@ def refuse(code: int, message: str) -> NoReturn:
 
 
 def _french_error(code: int, message: str) -> HTTPException:
-    error: HTTPException = default_exceptions[code](description=message)
+    error: HTTPException = default_exceptions[code](description=str(message))
     error.french = True  # type: ignore[attr-defined]
     return error
 
@@ -171,12 +173,12 @@ def error_message(code: int | None, error: HTTPException | None = None) -> str:
     """French text for an error: our own refusal's message, else the standard one."""
     if error is not None and getattr(error, "french", False):
         return str(error.description)
-    return ERROR_MESSAGES.get(code or 500, GENERIC_ERROR)
+    return str(ERROR_MESSAGES.get(code or 500, GENERIC_ERROR))
 
 
 def error_title(code: int | None) -> str:
     """The heading of an error page."""
-    return ERROR_TITLES.get(code or 500, "Erreur")
+    return str(ERROR_TITLES.get(code or 500, UNTITLED_ERROR))
 
 
 #: headers of an error that the person's browser needs (when to retry, what is allowed)
@@ -194,11 +196,15 @@ JSON_PREFIX = "/api/"
 
 #: the API's own words where the pages' would point to a page
 JSON_MESSAGES = {
-    404: "Rien à cette adresse (un épisode inconnu ?). Les adresses de l’API sont décrites "
-    "dans /api/v1/openapi.json.",
-    405: "L’API se lit seulement : utilisez GET (ou HEAD).",
-    429: "Trop de requêtes en peu de temps. Patientez le nombre de secondes indiqué par "
-    "l’en-tête Retry-After puis réessayez.",
+    404: _l(
+        "Rien à cette adresse (un épisode inconnu ?). Les adresses de l’API sont décrites "
+        "dans /api/v1/openapi.json."
+    ),
+    405: _l("L’API se lit seulement : utilisez GET (ou HEAD)."),
+    429: _l(
+        "Trop de requêtes en peu de temps. Patientez le nombre de secondes indiqué par "
+        "l’en-tête Retry-After puis réessayez."
+    ),
 }
 
 
@@ -215,7 +221,7 @@ def json_error_response(error: HTTPException) -> Response:
     if getattr(error, "french", False):
         message = str(error.description)
     else:
-        message = JSON_MESSAGES.get(code) or error_message(code)
+        message = str(JSON_MESSAGES[code]) if code in JSON_MESSAGES else error_message(code)
     body = {"status": code, "error": error_title(code), "message": message}
     response = make_response(jsonify(body), code)
     for key, value in error.get_headers():

@@ -1,4 +1,4 @@
-"""Field validators shared by the public forms: French messages, bounded, header-safe."""
+"""Field validators shared by the public forms: translated messages, bounded, header-safe."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
@@ -22,7 +23,7 @@ def strip(value: str | None) -> str:
 def single_line(_form: Form, field: Field) -> None:
     """No line breaks nor control characters: they could forge e-mail headers."""
     if field.data and _CONTROL.search(field.data):
-        raise ValidationError("Retirez les retours à la ligne et caractères invisibles.")
+        raise ValidationError(_("Retirez les retours à la ligne et caractères invisibles."))
 
 
 def is_person_name(text: str) -> bool:
@@ -37,25 +38,25 @@ def person_name(_form: Form, field: Field) -> None:
     """A name: letters of any alphabet, spaces, hyphens, apostrophes."""
     if field.data and not is_person_name(field.data):
         raise ValidationError(
-            "Utilisez uniquement des lettres, espaces, traits d’union et apostrophes."
+            _("Utilisez uniquement des lettres, espaces, traits d’union et apostrophes.")
         )
 
 
 def no_markup(_form: Form, field: Field) -> None:
     """No angle brackets: nobody's organisation or job title needs them."""
     if field.data and re.search(r"[<>]", field.data):
-        raise ValidationError("Retirez les caractères < et >.")
+        raise ValidationError(_("Retirez les caractères < et >."))
 
 
 def normalise_email(value: str) -> str:
     """Validate an address (syntax only, no DNS) and give its normalised, lower-case form."""
     if _CONTROL.search(value):
-        raise ValueError("Retirez les retours à la ligne de l’adresse e-mail.")
+        raise ValueError(_("Retirez les retours à la ligne de l’adresse e-mail."))
     try:
         result = validate_email(value, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
         raise ValueError(
-            "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."
+            _("Saisissez une adresse e-mail valide, par exemple nom@exemple.fr.")
         ) from error
     return result.normalized.lower()
 

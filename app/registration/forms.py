@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -24,25 +26,35 @@ from ..models import Episode
 from ..timefmt import datetime_fr
 from ..validation import email_address, single_line, strip
 
-CLOSED_EPISODE = "Cet épisode a déjà commencé ou n’existe pas : décochez-le."
+CLOSED_EPISODE = _l("Cet épisode a déjà commencé ou n’existe pas : décochez-le.")
 
 
-def episode_label(episode: Episode) -> str:
-    """How an episode reads next to its checkbox."""
-    return f"Épisode {episode.number} · {datetime_fr(episode.starts_at)} : {episode.title}"
-
-
-#: after a full episode's name in the form
-WAITING_LIST_LABEL = " — complet : inscription sur la liste d’attente"
+def episode_label(episode: Episode, full: bool = False) -> str:
+    """How an episode reads next to its checkbox; a `full` one offers its waiting list."""
+    when = datetime_fr(episode.starts_at)
+    if full:
+        return _(
+            "Épisode %(number)s · %(when)s : %(title)s"
+            " — complet : inscription sur la liste d’attente",
+            number=episode.number,
+            when=when,
+            title=episode.title,
+        )
+    return _(
+        "Épisode %(number)s · %(when)s : %(title)s",
+        number=episode.number,
+        when=when,
+        title=episode.title,
+    )
 
 
 class RegistrationForm(HoneypotForm):
     """First and last name, e-mail, organisation, kind, job title, episodes, privacy notice."""
 
-    first_name = name_field("Prénom")
-    last_name = name_field("Nom")
+    first_name = name_field(_l("Prénom"))
+    last_name = name_field(_l("Nom"))
     email = StringField(
-        "Adresse e-mail",
+        _l("Adresse e-mail"),
         filters=[strip],
         validators=[
             DataRequired(REQUIRED),
@@ -55,14 +67,14 @@ class RegistrationForm(HoneypotForm):
     organisation_kind = organisation_kind_field()
     job_title = job_title_field()
     episodes = MultiCheckboxField(
-        "Épisodes que vous suivrez",
+        _l("Épisodes que vous suivrez"),
         coerce=int,
-        validators=[DataRequired("Choisissez au moins un épisode.")],
+        validators=[DataRequired(_l("Choisissez au moins un épisode."))],
         validate_choice=False,  # an episode that has started gets our own message below
     )
     privacy = BooleanField(
-        "J’ai pris connaissance de la notice sur mes données personnelles ci-dessus.",
-        validators=[DataRequired("Cochez cette case pour vous inscrire.")],
+        _l("J’ai pris connaissance de la notice sur mes données personnelles ci-dessus."),
+        validators=[DataRequired(_l("Cochez cette case pour vous inscrire."))],
     )
 
     @classmethod
@@ -78,8 +90,7 @@ class RegistrationForm(HoneypotForm):
         form = cls(**kwargs)
         form.upcoming = list(upcoming)
         form.episodes.choices = [
-            SelectChoice(str(e.id), episode_label(e) + (WAITING_LIST_LABEL if e.id in full else ""))
-            for e in upcoming
+            SelectChoice(str(e.id), episode_label(e, full=e.id in full)) for e in upcoming
         ]
         if not form.is_submitted():
             # From an episode page the visitor came for that one: the others are offered,

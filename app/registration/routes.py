@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Response, current_app, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
 
 from ..clock import utcnow
 from ..database import write
@@ -44,14 +45,14 @@ class UnknownEpisode(Refusal):
     """The address names an episode that does not exist."""
 
     code = 404
-    message = "Cet épisode n’existe pas. Choisissez ci-dessous les épisodes que vous suivrez."
+    message = _l("Cet épisode n’existe pas. Choisissez ci-dessous les épisodes que vous suivrez.")
 
 
 class EpisodeStarted(Refusal):
     """The address names an episode that has started: nobody can register for it any more."""
 
     code = 409
-    message = (
+    message = _l(
         "Cet épisode a déjà commencé : l’inscription n’est plus possible pour lui."
         " Les épisodes à venir sont proposés ci-dessous."
     )

@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, has_request_context, redirect, request
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, gettext
 from markupsafe import Markup, escape
 
 T = TypeVar("T")
@@ -253,6 +253,8 @@ def init_app(app: Flask) -> None:
         alternates=alternates,
         localized=localized,
         speaker_role=speaker_role,
+        og_locale=lambda: {"fr": "fr_FR", "en": "en_GB"}[current_language()],
+        site_name=lambda: gettext(app.config["SITE_NAME"]),
     )
     app.jinja_env.filters["content"] = content
 

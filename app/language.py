@@ -185,6 +185,14 @@ def speaker_role(speaker: dict[str, Any]) -> Text:
     return Text(other, language) if other else Text(speaker.get("role", ""), DEFAULT)
 
 
+def clip(text: Any, length: int) -> Any:
+    """`text` cut to `length` characters at a word, with "…", keeping its language."""
+    if len(text) <= length:
+        return text
+    cut = text[: length - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+    return Text(cut, text.lang) if isinstance(text, Text) else cut
+
+
 def content(text: Any) -> Markup:
     """A content text for a page's body: French spacing if it is French, and marked
     `<span lang="fr">` where the page is in another language (screen readers switch voice)."""
@@ -257,6 +265,7 @@ def init_app(app: Flask) -> None:
         site_name=lambda: gettext(app.config["SITE_NAME"]),
     )
     app.jinja_env.filters["content"] = content
+    app.jinja_env.filters["clip"] = clip
 
 
 def install_address_layer(app: Flask) -> None:

@@ -151,7 +151,8 @@ def test_content_without_english_is_marked_french(programme: Flask, client: Flas
     assert re.search(r'<h1[^>]*>[^<]*<span lang="fr">Les plateformes civitech', html), (
         "the French title is not marked"
     )
-    assert french_left(english_reading(html)) == []
+    # (the head's <title> mixes both languages: it cannot mark a part of itself)
+    assert french_left(english_reading(html.split("<body", 1)[1])) == []
 
 
 class _Literal(HTMLParser):

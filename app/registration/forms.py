@@ -22,6 +22,7 @@ from ..forms import (
     organisation_kind_field,
     too_long,
 )
+from ..language import localized
 from ..models import Episode
 from ..timefmt import datetime_fr
 from ..validation import email_address, single_line, strip
@@ -38,13 +39,13 @@ def episode_label(episode: Episode, full: bool = False) -> str:
             " — complet : inscription sur la liste d’attente",
             number=episode.number,
             when=when,
-            title=episode.title,
+            title=localized(episode, "title"),
         )
     return _(
         "Épisode %(number)s · %(when)s : %(title)s",
         number=episode.number,
         when=when,
-        title=episode.title,
+        title=localized(episode, "title"),
     )
 
 

@@ -25,7 +25,9 @@ FRENCH_WORDS = {
 #: "question" is English too: only a French neighbour makes it French (see below)
 SHARED_WORDS = {"question", "questions"}
 #: proper names and product names, written the same in both languages
-NAMES = re.compile(r"Aurélien|Cap Collectif|Thibaut Dernoncourt|Français")
+NAMES = re.compile(
+    r"Aurélien|Cap Collectif|Thibaut Dernoncourt|Français|Orléans|Métropole|Corrèze|département"
+)
 WORD = re.compile(r"[^\W\d_]+(?:[’'][^\W\d_]+)?")
 
 

@@ -6,15 +6,42 @@ a change here, plus a migration if the database must accept the new value.
 
 Over 300 lines on purpose: every word the site uses for a state is here, in the one place
 a reader (or a translator) looks for them.
+
+The words visitors and attendees read are given as lazy translations (`_l`) and read
+through `_Word`: in a request (or any app context), a real `str` in its language, so they
+join, compare and serialise like any string; at import, the lazy string itself, so a
+constant built from it (a form's choices) is still translated when it is shown. The words
+only the facilitator's space shows stay plain French: that space is not translated.
 """
 
 from __future__ import annotations
 
 import enum
-import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from flask import has_app_context
+from flask_babel import lazy_gettext as _l
+
+
+class _Word:
+    """A member's word that people outside the team read: kept lazy; read in an app context,
+    a real `str` in the language of the moment; read outside any (a module's constants,
+    built at import), the lazy string. A data descriptor, so `_labelled` sets it through it."""
+
+    def __init__(self, name: str) -> None:
+        # named here, not by __set_name__: the enum makes its members before that runs
+        self.slot = f"_{name}"
+
+    def __get__(self, member: Any, owner: type | None = None) -> Any:
+        if member is None:
+            return self
+        word = member.__dict__[self.slot]
+        return str(word) if has_app_context() else word
+
+    def __set__(self, member: Any, value: Any) -> None:
+        member.__dict__[self.slot] = value
 
 
 def _labelled(*names: str) -> Callable[..., Any]:
@@ -33,13 +60,13 @@ def _labelled(*names: str) -> Callable[..., Any]:
 class EpisodeState(enum.StrEnum):
     """Where an episode stands at a given moment."""
 
-    UPCOMING = "upcoming", "À venir"
-    LIVE = "live", "En cours"
-    PAST = "past", "Terminé"
+    UPCOMING = "upcoming", _l("À venir")
+    LIVE = "live", _l("En cours")
+    PAST = "past", _l("Terminé")
     #: set by the facilitator, whatever the time (see Episode.state)
-    CANCELLED = "cancelled", "Annulé"
+    CANCELLED = "cancelled", _l("Annulé")
 
-    label: str
+    label = _Word("label")
     __new__ = _labelled("label")
 
     @classmethod
@@ -55,40 +82,57 @@ class EpisodeState(enum.StrEnum):
 class QuestionStatus(enum.StrEnum):
     """The fate of a question (the value is what the database stores)."""
 
-    #: value, facilitator's label, author's label, plural (filters), review shortcut key,
+    #: value, facilitator's label (its capitalised form is the public badge of an answered
+    #: question), author's label, plural (the facilitator's filters), review shortcut key,
     #: set by a plain button (else the fate needs a detail: a text, a target, a reason)
-    NEW = "nouvelle", "nouvelle", "reçue", "Nouvelles", "n", True
-    SELECTED = "retenue", "retenue", "retenue pour le direct", "Retenues", "r", True
+    NEW = "nouvelle", _l("nouvelle"), _l("reçue"), "Nouvelles", "n", True
+    SELECTED = "retenue", _l("retenue"), _l("retenue pour le direct"), "Retenues", "r", True
     ANSWERED = (
         "repondue",
-        "répondue en direct",
-        "répondue en direct",
+        _l("répondue en direct"),
+        _l("répondue en direct"),
         "Répondues en direct",
         "t",
         True,
     )
-    WRITTEN = "ecrit", "répondue par écrit", "répondue par écrit", "Répondues par écrit", "", False
+    WRITTEN = (
+        "ecrit",
+        _l("répondue par écrit"),
+        _l("répondue par écrit"),
+        "Répondues par écrit",
+        "",
+        False,
+    )
     MERGED = (
         "fusionnee",
-        "fusionnée",
-        "regroupée avec une question semblable",
+        _l("fusionnée"),
+        _l("regroupée avec une question semblable"),
         "Fusionnées",
         "f",
         False,
     )
-    CARRIED_OVER = "reportee", "reportée", "reportée à un autre épisode", "Reportées", "", False
-    DISMISSED = "ecartee", "écartée", "écartée", "Écartées", "e", False
+    CARRIED_OVER = (
+        "reportee",
+        _l("reportée"),
+        _l("reportée à un autre épisode"),
+        "Reportées",
+        "",
+        False,
+    )
+    DISMISSED = "ecartee", _l("écartée"), _l("écartée"), "Écartées", "e", False
 
-    label: str
-    for_author: str
+    label = _Word("label")
+    for_author = _Word("for_author")
     plural: str
     shortcut: str
     direct: bool
     __new__ = _labelled("label", "for_author", "plural", "shortcut", "direct")
 
-    @functools.cached_property
+    @property
     def button(self) -> str:
-        """The label on the review button ('Retenue'); kept, as every review row asks."""
+        """The label on the review button ('Retenue'), and the badge of an answered question
+        on the episode page: in the request's language, so worked out each time it is asked
+        (not cached: a member serves every language)."""
         return self.label.capitalize()
 
     @property
@@ -120,14 +164,14 @@ class DeclineReason(enum.StrEnum):
     """Why a question is declined (the value is what the database stores)."""
 
     #: value, label (facilitator and author), plural (the public register)
-    OFF_TOPIC = "hors_sujet", "hors sujet", "Hors sujet"
-    DUPLICATE = "doublon", "doublon", "Doublons"
-    ALREADY_COVERED = "deja_traitee", "déjà traitée", "Déjà traitées"
-    CHARTER = "charte", "propos contraires à la charte", "Contraires à la charte"
-    OTHER = "autre", "autre", "Autres motifs"
+    OFF_TOPIC = "hors_sujet", _l("hors sujet"), _l("Hors sujet")
+    DUPLICATE = "doublon", _l("doublon"), _l("Doublons")
+    ALREADY_COVERED = "deja_traitee", _l("déjà traitée"), _l("Déjà traitées")
+    CHARTER = "charte", _l("propos contraires à la charte"), _l("Contraires à la charte")
+    OTHER = "autre", _l("autre"), _l("Autres motifs")
 
-    label: str
-    plural: str
+    label = _Word("label")
+    plural = _Word("plural")
     __new__ = _labelled("label", "plural")
 
     @property
@@ -137,7 +181,8 @@ class DeclineReason(enum.StrEnum):
 
 
 class ReviewAction(enum.StrEnum):
-    """What a facilitator does to a question with one button (the button's value)."""
+    """What a facilitator does to a question with one button (the button's value); the
+    facilitator's words, plain French."""
 
     #: value, status set (or None), published set (or None), button, what was done
     NEW = QuestionStatus.NEW, QuestionStatus.NEW, None, "", "remise en nouvelle"
@@ -182,7 +227,8 @@ REVIEW_BUTTONS = tuple(
 
 
 class FateAction(enum.StrEnum):
-    """A fate given with a detail, from the question's fate panel (the address's last part)."""
+    """A fate given with a detail, from the question's fate panel (the address's last part);
+    the facilitator's words, plain French."""
 
     #: value, status it leads to (None: undo), button, what was done
     ON_AIR = (
@@ -216,20 +262,23 @@ class FateAction(enum.StrEnum):
 class OrganisationKind(enum.StrEnum):
     """Kinds of organisation offered in the registration form."""
 
-    COLLECTIVITE = "collectivite", "Collectivité territoriale (commune, département, région)"
+    COLLECTIVITE = (
+        "collectivite",
+        _l("Collectivité territoriale (commune, département, région)"),
+    )
     INTERCOMMUNALITE = (
         "intercommunalite",
-        "Intercommunalité (métropole, communauté d’agglomération…)",
+        _l("Intercommunalité (métropole, communauté d’agglomération…)"),
     )
-    ETAT = "etat", "Administration de l’État"
-    ETABLISSEMENT_PUBLIC = "etablissement_public", "Établissement public"
-    ASSOCIATION = "association", "Association"
-    ENTREPRISE = "entreprise", "Entreprise"
-    RECHERCHE = "recherche", "Recherche ou enseignement"
-    CITOYEN = "citoyen", "Citoyenne ou citoyen"
-    AUTRE = "autre", "Autre"
+    ETAT = "etat", _l("Administration de l’État")
+    ETABLISSEMENT_PUBLIC = "etablissement_public", _l("Établissement public")
+    ASSOCIATION = "association", _l("Association")
+    ENTREPRISE = "entreprise", _l("Entreprise")
+    RECHERCHE = "recherche", _l("Recherche ou enseignement")
+    CITOYEN = "citoyen", _l("Citoyenne ou citoyen")
+    AUTRE = "autre", _l("Autre")
 
-    label: str
+    label = _Word("label")
     __new__ = _labelled("label")
 
     @classmethod
@@ -264,22 +313,22 @@ class MailTopic(enum.StrEnum):
     #: value, what the personal space says, its short name
     REMINDERS = (
         "mail_reminders",
-        "Les rappels avant chaque épisode, avec le lien pour le rejoindre",
-        "rappels",
+        _l("Les rappels avant chaque épisode, avec le lien pour le rejoindre"),
+        _l("rappels"),
     )
     CHANGES = (
         "mail_changes",
-        "Les avis de changement : nouvel horaire, annulation",
-        "avis de changement",
+        _l("Les avis de changement : nouvel horaire, annulation"),
+        _l("avis de changement"),
     )
     FOLLOWUP = (
         "mail_followup",
-        "Le droit de suite après chaque épisode : replay et réponses",
-        "droit de suite",
+        _l("Le droit de suite après chaque épisode : replay et réponses"),
+        _l("droit de suite"),
     )
 
-    label: str
-    short: str
+    label = _Word("label")
+    short = _Word("short")
     __new__ = _labelled("label", "short")
 
 
@@ -290,7 +339,7 @@ class MailKind(enum.StrEnum):
     asking for a link): it cannot be stopped, and it is not sent otherwise.
     """
 
-    #: value, label, topic
+    #: value, label (the facilitator's mail report: plain French), topic
     REGISTRATION_CONFIRMATION = "registration_confirmation", "Confirmation d’inscription", None
     PERSONAL_LINK = "personal_link", "Lien personnel", None
     #: a seat freed and given from the waiting list: the answer to the person's own request
@@ -325,12 +374,12 @@ class DeliveryState(enum.StrEnum):
     """Where an e-mail stands, as people read it (from the outbox row's status and errors)."""
 
     #: value, label
-    QUEUED = "queued", "en attente"
-    SENT = "sent", "envoyé"
-    RETRY = "retry", "à réessayer"
-    FAILED = "failed", "en échec"
+    QUEUED = "queued", _l("en attente")
+    SENT = "sent", _l("envoyé")
+    RETRY = "retry", _l("à réessayer")
+    FAILED = "failed", _l("en échec")
 
-    label: str
+    label = _Word("label")
     __new__ = _labelled("label")
 
     @classmethod
@@ -370,13 +419,13 @@ class PublicFate(enum.StrEnum):
     the episode page reads it; declined questions are never public."""
 
     #: value (the API's stable code), label
-    OPEN = "open", "sans réponse pour l’instant"
-    ANSWERED_ON_AIR = "answered_on_air", "répondue en direct"
-    ANSWERED_IN_WRITING = "answered_in_writing", "répondue par écrit"
-    MERGED = "merged", "regroupée avec une question semblable"
-    CARRIED_OVER = "carried_over", "reportée à un épisode suivant"
+    OPEN = "open", _l("sans réponse pour l’instant")
+    ANSWERED_ON_AIR = "answered_on_air", _l("répondue en direct")
+    ANSWERED_IN_WRITING = "answered_in_writing", _l("répondue par écrit")
+    MERGED = "merged", _l("regroupée avec une question semblable")
+    CARRIED_OVER = "carried_over", _l("reportée à un épisode suivant")
 
-    label: str
+    label = _Word("label")
     __new__ = _labelled("label")
 
     @classmethod
@@ -393,7 +442,7 @@ _PUBLIC_FATES = {
 }
 
 
-#: every code of the audit trail, with the label the journal shows
+#: every code of the audit trail, with the label the journal shows (the facilitator's)
 JOURNAL_LABELS: dict[str, str] = {
     "account.create": "Compte créé",
     "account.password": "Mot de passe changé (sessions fermées)",

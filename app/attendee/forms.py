@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
@@ -23,10 +24,10 @@ class LinkRequestForm(HoneypotForm):
     MIN_SECONDS = "HONEYPOT_MIN_SECONDS_LINK"
 
     email = StringField(
-        "Adresse e-mail utilisée à l’inscription",
+        _l("Adresse e-mail utilisée à l’inscription"),
         filters=[strip],
         validators=[
-            DataRequired("Saisissez votre adresse e-mail."),
+            DataRequired(_l("Saisissez votre adresse e-mail.")),
             Length(max=254, message=too_long(254)),
             single_line,
             email_address,
@@ -38,8 +39,8 @@ class DetailsForm(FlaskForm):
     """Correct one's name, organisation and job title (the address is the key: to change
     it, register the new one)."""
 
-    first_name = name_field("Prénom")
-    last_name = name_field("Nom")
+    first_name = name_field(_l("Prénom"))
+    last_name = name_field(_l("Nom"))
     organisation = organisation_field()
     organisation_kind = organisation_kind_field()
     job_title = job_title_field()

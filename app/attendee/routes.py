@@ -6,6 +6,8 @@ Every change is a POST from the space itself: a link in an e-mail never acts.
 from __future__ import annotations
 
 from flask import Response, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..calendar.builder import build_calendar, ics_response
 from ..clock import utcnow
@@ -32,11 +34,13 @@ from .forms import DetailsForm, LinkRequestForm
 
 blueprint_cache(bp, Cache.NEVER)
 
-NOT_OPENED = (
+NOT_OPENED = _l(
     "Pour accéder à votre espace, ouvrez le lien personnel reçu par e-mail "
     "(ou demandez-en un nouveau)."
 )
-PAGE_EXPIRED = "La page a expiré : rechargez-la et réessayez."
+PAGE_EXPIRED = _l("La page a expiré : rechargez-la et réessayez.")
+NOT_UNDERSTOOD = _l("Choix non compris : rechargez la page et réessayez.")
+NO_SUCH_EPISODE = _l("Cet épisode n’existe pas.")
 
 
 @bp.after_request
@@ -50,7 +54,7 @@ def _referrer_origin_only(response: Response) -> Response:
 def _attendee_or_404(token: str) -> Attendee:
     attendee = attendee_for_token(token)
     if attendee is None:
-        refuse(404, "Ce lien personnel n’est pas (ou plus) valable.")
+        refuse(404, _("Ce lien personnel n’est pas (ou plus) valable."))
     return attendee
 
 
@@ -58,7 +62,7 @@ def _me() -> Attendee:
     """The attendee this browser speaks for with full rights (the personal link was opened)."""
     visitor = current_visitor()
     if visitor is None or not visitor.full:
-        refuse(403, NOT_OPENED)
+        refuse(403, str(NOT_OPENED))
     return visitor.attendee
 
 
@@ -127,18 +131,18 @@ def toggle_episode(episode_id: int) -> Response:
     attendee = _me()
     episode = db.session.get(Episode, episode_id)
     if episode is None or episode.series_id != attendee.series_id:
-        refuse(404, "Cet épisode n’existe pas.")
+        refuse(404, str(NO_SUCH_EPISODE))
     # The form says what the person wants (not "toggle"): a double click or a retried
     # POST leaves the same result.
     wanted = request.form.get("follow")
     if wanted not in ("0", "1"):
-        refuse(400, "Choix non compris : rechargez la page et réessayez.")
+        refuse(400, str(NOT_UNDERSTOOD))
     try:
         services.set_following(attendee.id, episode, wanted == "1")
         position = waiting_positions(attendee.id).get(episode.id)
         message, status = _following_message(episode, wanted == "1", position), 200
     except Refusal as refusal:
-        message, status = refusal.message, refusal.code
+        message, status = str(refusal.message), refusal.code
     return after_post(
         url_for("attendee.space", _anchor=f"mon-episode-{episode.number}"),
         message,
@@ -149,13 +153,15 @@ def toggle_episode(episode_id: int) -> Response:
 
 def _following_message(episode: Episode, follow: bool, position: int | None = None) -> str:
     if follow and position:
-        return (
-            f"L’épisode {episode.number} est complet : vous êtes sur la liste d’attente,"
-            f" en position {position}."
+        return _(
+            "L’épisode %(number)s est complet : vous êtes sur la liste d’attente,"
+            " en position %(position)s.",
+            number=episode.number,
+            position=position,
         )
     if follow:
-        return f"Vous suivez maintenant l’épisode {episode.number}."
-    return f"Vous ne suivez plus l’épisode {episode.number}."
+        return _("Vous suivez maintenant l’épisode %(number)s.", number=episode.number)
+    return _("Vous ne suivez plus l’épisode %(number)s.", number=episode.number)
 
 
 def _episode_item(attendee: Attendee, episode: Episode, message: str, status: int) -> Response:
@@ -175,7 +181,7 @@ def release(episode_id: int) -> Response:
         return redirect(url_for("attendee.request_link"), code=303)  # as the space does
     attendee, episode = _me(), db.session.get(Episode, episode_id)
     if episode is None or episode.series_id != attendee.series_id:
-        refuse(404, "Cet épisode n’existe pas.")
+        refuse(404, str(NO_SUCH_EPISODE))
     form = ConfirmForm()
     if request.method == "GET":
         return render(
@@ -186,12 +192,13 @@ def release(episode_id: int) -> Response:
             waiting_list=episode.capacity is not None,
         )
     if not form.validate_on_submit():
-        refuse(400, PAGE_EXPIRED)
+        refuse(400, str(PAGE_EXPIRED))
     try:
         services.set_following(attendee.id, episode, False)
-        message, status = f"Votre place pour l’épisode {episode.number} est libérée.", 200
+        message = _("Votre place pour l’épisode %(number)s est libérée.", number=episode.number)
+        status = 200
     except Refusal as refusal:
-        message, status = refusal.message, refusal.code
+        message, status = str(refusal.message), refusal.code
     return after_post(
         url_for("attendee.space", _anchor=f"mon-episode-{episode.number}"),
         message,
@@ -219,7 +226,7 @@ def details() -> Response:
     services.update_details(attendee.id, form.data)
     return after_post(
         url_for("attendee.space", _anchor="mes-coordonnees"),
-        "Vos coordonnées sont corrigées.",
+        _("Vos coordonnées sont corrigées."),
         fragment=lambda: _details(attendee, saved=True),
     )
 
@@ -236,7 +243,7 @@ def agenda() -> Response:
     waiting = waiting_positions(attendee.id)  # no seat, no join link
     calendar = build_calendar(
         [e for e in followed_episodes(attendee.id) if e.id not in waiting],
-        "Mes webinaires participation",
+        _("Mes webinaires participation"),
         include_join_url=True,
     )
     return ics_response(calendar, "mes-webinaires-participation.ics")
@@ -249,7 +256,10 @@ def resend_link() -> Response:
     attendee = _me()
     if ConfirmForm().validate_on_submit():
         services.send_new_link(attendee.id)
-    message = f"Un nouveau lien part vers {attendee.email}. Vos liens actuels restent valables."
+    message = _(
+        "Un nouveau lien part vers %(email)s. Vos liens actuels restent valables.",
+        email=attendee.email,
+    )
     return after_post(
         url_for("attendee.space"),
         message,
@@ -273,7 +283,7 @@ def erase() -> Response:
 def sign_out_here() -> Response:
     """'Me déconnecter de cet appareil': this browser forgets whom it spoke for."""
     if not ConfirmForm().validate_on_submit():
-        refuse(400, PAGE_EXPIRED)
+        refuse(400, str(PAGE_EXPIRED))
     sign_out()
     return render("attendee/signed_out.html")
 
@@ -283,13 +293,13 @@ def mail_preferences() -> Response:
     """Choose which e-mails to receive (reminders, notices, follow-up), in place."""
     attendee = _me()
     if not ConfirmForm().validate_on_submit():
-        refuse(400, PAGE_EXPIRED)
+        refuse(400, str(PAGE_EXPIRED))
     try:
         wanted = {MailTopic(value) for value in request.form.getlist("topics")}
     except ValueError:
-        refuse(400, "Choix non compris : rechargez la page et réessayez.")
+        refuse(400, str(NOT_UNDERSTOOD))
     services.set_mail_preferences(attendee.id, wanted)
-    message = "Vos choix d’e-mails sont enregistrés."
+    message = _("Vos choix d’e-mails sont enregistrés.")
     return after_post(
         url_for("attendee.space", _anchor="mes-e-mails"),
         message,
@@ -309,7 +319,7 @@ def unsubscribe(token: str) -> Response:
     reminders, notices and follow-ups. The token can do nothing else (app/mailing/unsubscribe)."""
     attendee = attendee_for_unsubscribe_token(token)
     if attendee is None:
-        refuse(404, "Ce lien de désinscription n’est pas (ou plus) valable.")
+        refuse(404, _("Ce lien de désinscription n’est pas (ou plus) valable."))
     if request.method != "POST":
         return render("attendee/unsubscribe.html", attendee=attendee, token=token)
     services.unsubscribe(attendee.id)

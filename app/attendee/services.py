@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from ..clock import utcnow
 from ..database import write
@@ -36,13 +37,13 @@ MAX_LINKS_PER_HOUR = 3
 class EpisodeClosed(Refusal):
     """The episode has started: following it or not can no longer change."""
 
-    message = "Cet épisode a commencé : il ne peut plus être ajouté ni retiré."
+    message = _l("Cet épisode a commencé : il ne peut plus être ajouté ni retiré.")
 
 
 class EpisodeCancelled(Refusal):
     """The episode is cancelled: it can no longer be added."""
 
-    message = "Cet épisode est annulé : il ne peut plus être ajouté ni retiré."
+    message = _l("Cet épisode est annulé : il ne peut plus être ajouté ni retiré.")
 
 
 def set_following(attendee_id: int, episode: Episode, follow: bool) -> None:

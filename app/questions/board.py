@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from ..clock import utcnow
@@ -16,7 +17,7 @@ from ..programme.services import load_programme_view
 from ..vocabulary import QuestionStatus
 
 #: the two orders of the published list, by their value in the URL (?tri=)
-SORTS = {"votes": "Les plus soutenues", "recentes": "Les plus récentes"}
+SORTS = {"votes": _l("Les plus soutenues"), "recentes": _l("Les plus récentes")}
 DEFAULT_SORT = "votes"
 #: published questions shown at first, and added by each "voir les suivantes"
 SHOWN_STEP = 50

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, TextAreaField
 from wtforms.validators import AnyOf, StopValidation, ValidationError
@@ -29,7 +31,7 @@ def normalise_text(value: str | None) -> str:
 def required_text(form: FlaskForm, field: TextAreaField) -> None:
     """Something must remain once spaces are trimmed."""
     if not field.data:
-        raise StopValidation("Écrivez votre question avant de l’envoyer.")
+        raise StopValidation(_("Écrivez votre question avant de l’envoyer."))
 
 
 required_text.field_flags = {"required": True}  # type: ignore[attr-defined]
@@ -38,7 +40,7 @@ required_text.field_flags = {"required": True}  # type: ignore[attr-defined]
 def plain_text(form: FlaskForm, field: TextAreaField) -> None:
     """Refuse invisible control characters."""
     if _CONTROL.search(field.data or ""):
-        raise StopValidation("Votre question contient des caractères invisibles non autorisés.")
+        raise StopValidation(_("Votre question contient des caractères invisibles non autorisés."))
 
 
 def bounded_length(form: FlaskForm, field: TextAreaField) -> None:
@@ -46,13 +48,21 @@ def bounded_length(form: FlaskForm, field: TextAreaField) -> None:
     length = len(field.data or "")
     if length < MIN_LENGTH:
         raise ValidationError(
-            f"Votre question est trop courte : {MIN_LENGTH} caractères au moins "
-            f"(elle en compte {length})."
+            _(
+                "Votre question est trop courte : %(min)s caractères au moins "
+                "(elle en compte %(length)s).",
+                min=MIN_LENGTH,
+                length=length,
+            )
         )
     if length > MAX_LENGTH:
         raise ValidationError(
-            f"Votre question est trop longue : {MAX_LENGTH} caractères au plus "
-            f"(elle en compte {length})."
+            _(
+                "Votre question est trop longue : %(max)s caractères au plus "
+                "(elle en compte %(length)s).",
+                max=MAX_LENGTH,
+                length=length,
+            )
         )
 
 
@@ -60,18 +70,18 @@ class QuestionForm(FlaskForm):
     """A question for an episode (new or edited)."""
 
     text = TextAreaField(
-        "Votre question",
+        _l("Votre question"),
         filters=[normalise_text],
         validators=[required_text, plain_text, bounded_length],
     )
-    show_name = BooleanField("Afficher mon nom avec ma question si elle est publiée")
+    show_name = BooleanField(_l("Afficher mon nom avec ma question si elle est publiée"))
 
 
 class VoteForm(FlaskForm):
     """Support a question, or withdraw the support (the intent travels: clicks are idempotent)."""
 
     action = HiddenField(
-        validators=[AnyOf(["soutenir", "retirer"], message="Action de vote inconnue.")]
+        validators=[AnyOf(["soutenir", "retirer"], message=_l("Action de vote inconnue."))]
     )
     tri = HiddenField()
 

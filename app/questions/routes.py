@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 
 from ..clock import utcnow
 from ..extensions import db, limiter
@@ -209,7 +210,7 @@ def update(question_id: int) -> Response:
         abort(404)
     return after_post(
         f"{retour}#question-{question_id}",
-        "Votre question a été modifiée.",
+        _("Votre question a été modifiée."),
         fragment=lambda: _changed(_item(updated, retour, saved=True)),
     )
 
@@ -243,5 +244,5 @@ def withdraw(question_id: int) -> Response:
         return _closed(question, retour)
     withdrawn = render_template("questions/_question_withdrawn.html", question_id=question_id)
     return after_post(
-        retour, "Votre question a été retirée.", fragment=lambda: _changed(Response(withdrawn))
+        retour, _("Votre question a été retirée."), fragment=lambda: _changed(Response(withdrawn))
     )

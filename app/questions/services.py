@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from ..clock import utcnow
 from ..database import insert_ignoring_conflicts, write
@@ -19,38 +20,38 @@ from .merges import detach_merges, recount_votes, withdraw_support
 class QuestionsClosed(Refusal):
     """The episode has started: questions can no longer be sent, changed or withdrawn."""
 
-    message = "Les questions sont closes : l’épisode a commencé."
+    message = _l("Les questions sont closes : l’épisode a commencé.")
 
 
 class VotesClosed(Refusal):
     """The episode is over: votes no longer change anything."""
 
-    message = "Les votes sont clos : l’épisode est terminé."
+    message = _l("Les votes sont clos : l’épisode est terminé.")
 
 
 class NotRecognised(Refusal):
     """This browser may not vote: only the personal link gives full rights."""
 
     code = 403
-    message = "Pour voter, ouvrez le lien personnel reçu par e-mail."
+    message = _l("Pour voter, ouvrez le lien personnel reçu par e-mail.")
 
 
 class NotVotable(Refusal):
     """Not a published question of someone else."""
 
-    message = "Vous ne pouvez pas voter pour votre propre question."
+    message = _l("Vous ne pouvez pas voter pour votre propre question.")
 
 
 class NoLongerVotable(Refusal):
     """Merged into another, carried over to a later episode, or declined."""
 
-    message = "Cette question ne reçoit plus de votes : son sort est réglé."
+    message = _l("Cette question ne reçoit plus de votes : son sort est réglé.")
 
 
 class SettledElsewhere(Refusal):
     """A carried-over question lives on in the later episode: it changes there."""
 
-    message = (
+    message = _l(
         "Cette question a été reportée à un épisode suivant : "
         "modifiez-la ou retirez-la depuis cet épisode."
     )

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import Response, abort, current_app, render_template
+from flask_babel import gettext as _
 
 from ..clock import utcnow
 from ..extensions import db, limiter
@@ -50,14 +51,18 @@ def vote(question_id: int) -> Response:
         if visitor is None or not visitor.full:
             raise NotRecognised
         if not form.validate_on_submit():
-            return _vote_widget(shown, episode, form.sort, status=422, message="Vote non compris.")
+            return _vote_widget(
+                shown, episode, form.sort, status=422, message=_("Vote non compris.")
+            )
         state = set_vote(question_id, visitor.attendee.id, form.action.data == "soutenir")
     except Refusal as refusal:
         if not wants_fragment():
             raise  # the error page says why
         db.session.expire_all()
         shown.own = isinstance(refusal, NotVotable)
-        return _vote_widget(shown, episode, form.sort, status=refusal.code, message=refusal.message)
+        return _vote_widget(
+            shown, episode, form.sort, status=refusal.code, message=str(refusal.message)
+        )
     shown.vote_count, shown.voted = state.vote_count, state.voted
     back = episode_url(episode, tri=form.sort_in_url) + f"#question-publiee-{question_id}"
     return after_post(back, fragment=lambda: _vote_widget(shown, episode, form.sort))

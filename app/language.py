@@ -41,8 +41,9 @@ PREFIXES = {"en": "/en"}
 NAMES = {"fr": "Français", "en": "English"}
 #: where the WSGI layer records the language an address asked for
 ENVIRON_KEY = "webinaires.language"
-#: blueprints always shown in French
-FRENCH_ONLY = ("facilitator",)
+#: blueprints always in French: the facilitator's space, and the API (its data and labels are
+#: the programme's French, its document says so)
+FRENCH_ONLY = ("facilitator", "api")
 
 CATALOGUES = Path(__file__).resolve().parent / "translations"
 

@@ -34,12 +34,17 @@
   // threshold (minimum reached, 100, 50, 20, 10 and 0 left), through the polite live
   // region named by the counter's data-announce, so typing is not drowned in speech.
   var MARKS = [100, 50, 20, 10, 0];
-  function counterText(length, min, left) {
+  // The counter's words come from the page (data-*-left, data-*-missing), in its language.
+  function counterText(counter, length, min, left) {
+    function say(name, n) {
+      return (counter.getAttribute("data-" + name) || "").replace("{n}", n);
+    }
     if (min && length < min) {
       var missing = min - length;
-      return "Encore " + missing + (missing > 1 ? " caractères" : " caractère") + " au minimum";
+      return say(missing > 1 ? "many-missing" : "one-missing", missing);
     }
-    return left + (left > 1 ? " caractères restants" : " caractère restant");
+    if (left === 0) return say("none-left", 0);
+    return say(left > 1 ? "many-left" : "one-left", left);
   }
   function counterLevel(length, min, left) {
     if (min && length < min) return "short";
@@ -54,7 +59,7 @@
     var min = parseInt(field.getAttribute("minlength"), 10) || 0;
     var length = field.value.length;
     var left = Math.max(max - length, 0);
-    var text = counterText(length, min, left);
+    var text = counterText(counter, length, min, left);
     counter.textContent = text;
     var live = document.getElementById(counter.getAttribute("data-announce"));
     var level = counterLevel(length, min, left);

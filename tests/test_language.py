@@ -17,6 +17,7 @@ from jinja2 import Environment
 
 from app.extensions import db
 from app.models import Attendee, Episode
+from tests.support.catalogue import every_mail
 from tests.support.fates import EPISODE_1
 from tests.support.http import sign_in_as
 from tests.support.language import english_reading, french_left
@@ -236,3 +237,37 @@ def test_a_registration_in_english_gets_its_mail_in_english(
     assert "jeudi" in french.get_body(("plain",)).get_content()
     assert "/en/" in english["List-Unsubscribe"]
     assert "/en/" not in french["List-Unsubscribe"]
+
+
+def test_every_mail_reaches_an_english_registrant_in_english(
+    programme: Flask, smtp: MailSink
+) -> None:
+    """Reminders, join links, changes, cancellation, personal link: all in English for
+    someone who registered from the English pages, links to the English pages included.
+    The follow-up is the facilitator's own French (it says so in README)."""
+    mails = every_mail(programme, smtp, prefix="/en")
+    typed_by_the_facilitator = (
+        "L’intervenante est souffrante ; l’épisode sera reprogrammé en janvier."
+    )
+    calendars = 0
+    for kind, message in mails.items():
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        if kind == "followup":
+            assert "/en/" not in text
+            continue
+        assert french_left(message["Subject"]) == [], (kind, message["Subject"])
+        prose = re.sub(r"https?://\S+", "", text).replace(typed_by_the_facilitator, "")
+        assert french_left(prose) == [], (kind, french_left(prose))
+        assert '<html lang="en">' in html, kind
+        assert "/en/" in text, kind
+        assert "/en/" in message.get("List-Unsubscribe", "/en/"), kind
+        for part in message.iter_attachments():
+            if part.get_content_type() == "text/calendar":
+                calendar = part.get_content()
+                calendar = calendar if isinstance(calendar, str) else calendar.decode()
+                unfolded = calendar.replace("\r\n ", "")
+                summaries = re.findall(r"^SUMMARY:(.*)$", unfolded, re.M)
+                assert summaries and all("Episode" in s for s in summaries), (kind, summaries)
+                calendars += 1
+    assert calendars >= 5

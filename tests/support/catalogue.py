@@ -28,8 +28,9 @@ def _slug(app: Flask, number: int) -> str:
         return db.session.scalar(sa.select(Episode.slug).filter_by(number=number))
 
 
-def every_mail(app: Flask, smtp: MailSink) -> dict[str, EmailMessage]:
-    """One message of each kind, by kind; the clock walks from the day before episode 1."""
+def every_mail(app: Flask, smtp: MailSink, prefix: str = "") -> dict[str, EmailMessage]:
+    """One message of each kind, by kind; the clock walks from the day before episode 1.
+    `prefix` "/en": the person registers (and asks for a link) from the English pages."""
     from app.mailing.worker import deliver_due
 
     caught: dict[str, EmailMessage] = {}
@@ -56,13 +57,15 @@ def every_mail(app: Flask, smtp: MailSink) -> dict[str, EmailMessage]:
     assert log_in(facilitator).status_code == 303
     step(
         "registration_confirmation",
-        lambda: register(visitor, htmx=True, first_name="Camille", email="camille@example.org"),
+        lambda: register(
+            visitor, htmx=True, prefix=prefix, first_name="Camille", email="camille@example.org"
+        ),
     )
 
     def ask_link() -> None:
-        page = visitor.get("/moi/lien").get_data(as_text=True)
+        page = visitor.get(f"{prefix}/moi/lien").get_data(as_text=True)
         fields = {"csrf_token": csrf_from(page), "started": started_from(page)}
-        visitor.post("/moi/lien", data={**fields, "email": "camille@example.org"})
+        visitor.post(f"{prefix}/moi/lien", data={**fields, "email": "camille@example.org"})
 
     step("personal_link", ask_link)
     at(datetime(2026, 11, 25, 10, 0, tzinfo=UTC))

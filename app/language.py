@@ -262,6 +262,7 @@ def init_app(app: Flask) -> None:
         alternates=alternates,
         localized=localized,
         speaker_role=speaker_role,
+        LANGUAGE_NAMES=NAMES,
         og_locale=lambda: {"fr": "fr_FR", "en": "en_GB"}[current_language()],
         site_name=lambda: gettext(app.config["SITE_NAME"]),
     )

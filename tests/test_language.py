@@ -271,3 +271,26 @@ def test_every_mail_reaches_an_english_registrant_in_english(
                 assert summaries and all("Episode" in s for s in summaries), (kind, summaries)
                 calendars += 1
     assert calendars >= 5
+
+
+def test_the_language_of_ones_mail_is_chosen_in_ones_space(
+    programme: Flask, client: FlaskClient, make_attendee: Callable[..., tuple[int, str]]
+) -> None:
+    attendee_id, _ = make_attendee(language="fr")
+    sign_in_as(client, attendee_id)
+    page = _page(client, "/en/moi")
+    assert re.search(r'id="langue-fr" name="language" value="fr" checked', page)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    fields = {"csrf_token": token, "topics": ["mail_reminders"], "language": "en"}
+    assert client.post("/en/moi/e-mails", data=fields).status_code == 303
+    with programme.app_context():
+        attendee = db.session.get(Attendee, attendee_id)
+        assert (attendee.language, attendee.mail_reminders, attendee.mail_changes) == (
+            "en",
+            True,
+            False,
+        )
+    refused = client.post("/en/moi/e-mails", data={**fields, "language": "de"})
+    assert refused.status_code == 400
+    with programme.app_context():
+        assert db.session.get(Attendee, attendee_id).language == "en"

@@ -22,6 +22,7 @@ from ..identity import (
     remember,
     sign_out,
 )
+from ..language import LANGUAGES
 from ..mailing.unsubscribe import attendee_for_unsubscribe_token
 from ..models import Attendee, Episode
 from ..programme.services import followed_episodes, load_programme_view
@@ -290,7 +291,8 @@ def sign_out_here() -> Response:
 
 @bp.post("/e-mails")
 def mail_preferences() -> Response:
-    """Choose which e-mails to receive (reminders, notices, follow-up), in place."""
+    """Choose which e-mails to receive (reminders, notices, follow-up) and in which
+    language, in place."""
     attendee = _me()
     if not ConfirmForm().validate_on_submit():
         refuse(400, str(PAGE_EXPIRED))
@@ -298,7 +300,10 @@ def mail_preferences() -> Response:
         wanted = {MailTopic(value) for value in request.form.getlist("topics")}
     except ValueError:
         refuse(400, str(NOT_UNDERSTOOD))
-    services.set_mail_preferences(attendee.id, wanted)
+    language = request.form.get("language")  # absent: unchanged
+    if language is not None and language not in LANGUAGES:
+        refuse(400, str(NOT_UNDERSTOOD))
+    services.set_mail_preferences(attendee.id, wanted, language)
     message = _("Vos choix d’e-mails sont enregistrés.")
     return after_post(
         url_for("attendee.space", _anchor="mes-e-mails"),

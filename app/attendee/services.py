@@ -164,15 +164,16 @@ def erase_attendees(ids: sa.Select) -> None:
     recount_votes(voted)
 
 
-def set_mail_preferences(attendee_id: int, wanted: set[MailTopic]) -> None:
-    """Receive the e-mails of these topics and no others; what waits in the outbox for a
-    topic now refused is not sent."""
+def set_mail_preferences(
+    attendee_id: int, wanted: set[MailTopic], language: str | None = None
+) -> None:
+    """Receive the e-mails of these topics and no others (in `language` from now on, when
+    given); what waits in the outbox for a topic now refused is not sent."""
+    values: dict[str, object] = {topic.value: topic in wanted for topic in MailTopic}
+    if language is not None:
+        values["language"] = language
     with write():
-        db.session.execute(
-            sa.update(Attendee)
-            .where(Attendee.id == attendee_id)
-            .values({topic.value: topic in wanted for topic in MailTopic})
-        )
+        db.session.execute(sa.update(Attendee).where(Attendee.id == attendee_id).values(values))
         drop_pending(attendee_id, MailKind.of_topics(set(MailTopic) - wanted))
 
 

@@ -116,7 +116,7 @@ def test_joining_a_full_episodes_waiting_list_in_english(
             == "en"
         )
     message = next(m for m in smtp.wait_for(1) if m["To"] == "sam@example.org")
-    assert message["Subject"] == "Your registration for the webinar series on public participation"
+    assert message["Subject"] == "Your registration for the webinar series on participation"
     text = message.get_body(("plain",)).get_content()
     assert "waiting list" in text and "/en/moi/" in text
     assert french_left(re.sub(r"https?://\S+", "", text)) == []

@@ -140,3 +140,36 @@ def test_registering_in_english_without_javascript(
     expect(page.locator(".registration-done")).to_contain_text("in position 1.")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     context.close()
+
+
+def test_a_failed_request_is_said_in_english(live_app: Flask, page: Page, base_url: str) -> None:
+    """site.js's own messages (a proxy's 502, a lost network) come in the page's language."""
+    page.goto(f"{base_url}/en/")
+    page.get_by_role("link", name="Register", exact=True).first.click()
+    expect(page.locator("#inscription-form form")).to_be_visible()
+    page.get_by_label("First name").fill("Sam")
+    page.get_by_label("Last name", exact=True).fill("Taylor")
+    page.get_by_label("Email address").fill("sam@example.org")
+    page.get_by_label("Organisation", exact=True).fill("Bristol City Council")
+    page.get_by_label("Type of organisation").select_option("collectivite")
+    page.get_by_label("I have read the notice").check()
+
+    def proxy_failure(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.method == "POST":
+            route.fulfill(status=502, body="<h1>Bad Gateway</h1>")
+        else:
+            route.continue_()
+
+    page.route("**/en/inscription?*", proxy_failure)
+    page.get_by_role("button", name="Confirm my registration").click()
+    expect(page.locator("#alerts [role=alert]")).to_contain_text(
+        "Your request did not go through (a server error). What you typed is kept"
+    )
+    expect(page.get_by_label("Email address")).to_have_value("sam@example.org")
+    assert_accessible(page, "English failure message")
+    page.unroute("**/en/inscription?*")
+    page.route("**/en/inscription?*", lambda route: route.abort())
+    page.get_by_role("button", name="Confirm my registration").click()
+    expect(page.locator("#alerts [role=alert]")).to_contain_text(
+        "The connection to the site is lost."
+    )

@@ -304,11 +304,16 @@
 
   // When an htmx request fails, say so in the page's alert region (announced to screen
   // readers). Nothing is swapped, so what the person typed stays, and the button that
-  // htmx disabled during the request comes back: they can simply try again.
+  // htmx disabled during the request comes back: they can simply try again. The words are
+  // the page's (data-failed-* on #alerts), in its language.
   var FAILED = {
     server: "Votre demande n’a pas abouti (erreur du serveur). Ce que vous avez saisi est conservé : réessayez dans un instant.",
     network: "La connexion au site est interrompue. Ce que vous avez saisi est conservé : vérifiez votre connexion, puis réessayez."
   };
+  function failed(kind) {
+    var region = document.getElementById("alerts");
+    return (region && region.getAttribute("data-failed-" + kind)) || FAILED[kind];
+  }
   function fromOurServer(xhr) {
     return xhr && xhr.getResponseHeader("HX-Retarget") === "#alerts";
   }
@@ -328,10 +333,10 @@
     if (event.detail.xhr.status >= 500 && fromOurServer(event.detail.xhr)) event.detail.shouldSwap = true;
   });
   document.addEventListener("htmx:responseError", function (event) {
-    if (!fromOurServer(event.detail.xhr)) showAlert(FAILED.server);
+    if (!fromOurServer(event.detail.xhr)) showAlert(failed("server"));
   });
-  document.addEventListener("htmx:sendError", function () { showAlert(FAILED.network); });
-  document.addEventListener("htmx:timeout", function () { showAlert(FAILED.network); });
+  document.addEventListener("htmx:sendError", function () { showAlert(failed("network")); });
+  document.addEventListener("htmx:timeout", function () { showAlert(failed("network")); });
   // A request the person made that went well clears an old failure message (polling and
   // loading in the background do not: the message would vanish before it is read).
   document.addEventListener("htmx:afterRequest", function (event) {

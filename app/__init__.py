@@ -190,6 +190,7 @@ def _register_template_helpers(app: Flask) -> None:
     icon = (Path(app.root_path) / "static" / "favicon.svg").read_text().strip()
     app.jinja_env.globals["favicon_uri"] = "data:image/svg+xml," + quote(icon, safe=" =:/'")
     app.jinja_env.globals["episode_url"] = links.episode_url
+    app.jinja_env.globals["site_link"] = links.site_link
     app.jinja_env.globals["replay_link"] = links.replay_link
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["FEW_PLACES"] = seats.FEW_PLACES

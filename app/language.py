@@ -18,11 +18,13 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlencode
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -130,9 +132,20 @@ def prefix(language: str | None = None) -> str:
     return PREFIXES.get(known(language or current_language()), "")
 
 
+#: a query value the switch carries over (a sort, a page, an episode's slug): nothing that
+#: could be an address (a `retour=` given by someone else is not echoed into the page)
+_PLAIN_VALUE = re.compile(r"[\w.,-]{0,80}")
+
+
 def switch_links() -> list[dict[str, str]]:
-    """This page in each other language: the address, the language's own name and code."""
-    here = request.full_path.rstrip("?") if request.query_string else request.path
+    """This page in each other language: the address (with the plain values of its query),
+    the language's own name and code."""
+    kept = [
+        (name, value)
+        for name, value in request.args.items(multi=True)
+        if _PLAIN_VALUE.fullmatch(name) and _PLAIN_VALUE.fullmatch(value)
+    ]
+    here = request.path + ("?" + urlencode(kept) if kept else "")
     now = asked_language()
     return [
         {"href": PREFIXES.get(language, "") + here, "name": NAMES[language], "lang": language}
@@ -200,10 +213,20 @@ def content(text: Any) -> Markup:
     from .typography import french_spacing
 
     lang = getattr(text, "lang", None) or current_language()
-    shown = escape(french_spacing(text) if lang == "fr" else text)
+    return marked(Text(french_spacing(text), lang) if lang == "fr" else text)
+
+
+def marked(text: Any) -> Markup:
+    """A text escaped, and marked `<span lang="…">` where it is not in the page's language."""
+    lang = getattr(text, "lang", None) or current_language()
     if lang != current_language():
-        return Markup('<span lang="{}">{}</span>').format(lang, shown)
-    return shown
+        return Markup('<span lang="{}">{}</span>').format(lang, text)
+    return escape(text)
+
+
+def in_french(text: str | None) -> Text:
+    """A text the facilitator wrote (a cancellation's reason, a written answer): French."""
+    return Text(text or "", DEFAULT)
 
 
 # ---------------------------------------------------------------- catalogues
@@ -263,11 +286,13 @@ def init_app(app: Flask) -> None:
         localized=localized,
         speaker_role=speaker_role,
         LANGUAGE_NAMES=NAMES,
+        in_french=in_french,
         og_locale=lambda: {"fr": "fr_FR", "en": "en_GB"}[current_language()],
         site_name=lambda: gettext(app.config["SITE_NAME"]),
     )
     app.jinja_env.filters["content"] = content
     app.jinja_env.filters["clip"] = clip
+    app.jinja_env.filters["marked"] = marked
 
 
 def install_address_layer(app: Flask) -> None:

@@ -16,9 +16,10 @@ from .models import Episode
 def site_link(endpoint: str, **values: Any) -> str:
     """Absolute URL of an endpoint on the configured public site, in the language being
     written (a mail to someone who registered in English links to the English pages)."""
+    anchor = values.pop("_anchor", None)  # url_for's fragment: the map alone would query it
     adapter = current_app.url_map.bind("localhost")
     path = adapter.build(endpoint, values)
-    return site_root() + path
+    return site_root() + path + (f"#{anchor}" if anchor else "")
 
 
 def site_host() -> str:

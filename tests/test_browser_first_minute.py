@@ -262,8 +262,9 @@ def test_from_landing_to_registered_with_the_keyboard_only(
             "characters": person.characters,
         },
     )
-    # Skip link, site name, two menu links, the next episode's title: then the call.
-    assert tabs_to_the_call <= 6
+    # Skip link, site name, two menu links, the language switch, the next episode's title:
+    # then the call.
+    assert tabs_to_the_call <= 7
 
 
 # ---------------------------------------------------------------- episode page to question sent

@@ -262,6 +262,7 @@ def test_every_mail_reaches_an_english_registrant_in_english(
         assert '<html lang="en">' in html, kind
         assert "/en/" in text, kind
         assert "/en/" in message.get("List-Unsubscribe", "/en/"), kind
+        assert "_anchor" not in text, kind
         for part in message.iter_attachments():
             if part.get_content_type() == "text/calendar":
                 calendar = part.get_content()
@@ -294,3 +295,28 @@ def test_the_language_of_ones_mail_is_chosen_in_ones_space(
     assert refused.status_code == 400
     with programme.app_context():
         assert db.session.get(Attendee, attendee_id).language == "en"
+
+
+def test_what_the_facilitator_wrote_is_marked_french_on_english_pages(
+    programme: Flask, client: FlaskClient, make_attendee: Callable[..., tuple[int, str]]
+) -> None:
+    reason = "L’intervenante est souffrante ; l’épisode sera reprogrammé."
+    with programme.app_context():
+        episode = db.session.scalars(sa.select(Episode).filter_by(number=2)).one()
+        episode.cancelled_at, episode.cancel_reason = programme.extensions["clock"].now(), reason
+        slug = episode.slug
+        db.session.commit()
+    attendee_id, _ = make_attendee(language="en", episodes=(2,))
+    sign_in_as(client, attendee_id)
+    for path in (f"/en/episodes/{slug}", "/en/", "/en/moi"):
+        html = _page(client, path)
+        assert re.search(r'<span lang="fr">L’intervenante est souffrante', html), path
+        assert french_left(english_reading(html.split("<body", 1)[1])) == [], path
+    french = _page(client, f"/episodes/{slug}")
+    assert "<span lang" not in french.split("<body", 1)[1].split("</header>", 1)[1]
+
+
+def test_the_switch_carries_plain_query_values_only(programme: Flask, client: FlaskClient) -> None:
+    html = _page(client, f"/episodes/{EPISODE_1}?tri=votes&retour=https://evil.example/")
+    assert f'href="/en/episodes/{EPISODE_1}?tri=votes" hreflang="en"' in html
+    assert "evil.example" not in html

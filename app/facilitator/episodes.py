@@ -177,6 +177,20 @@ class EpisodeChange:
         return " ".join(parts)
 
 
+def _keep_english_roles(speakers: list[dict], before: list[dict]) -> list[dict]:
+    """The form edits the French only: a speaker whose role is unchanged keeps its English
+    (from the content file); a changed role loses it (the French is then shown)."""
+    english = {
+        (old["name"], old.get("role", "")): old["role_en"]
+        for old in before or []
+        if old.get("role_en")
+    }
+    return [
+        {**new, "role_en": english[key]} if (key := (new["name"], new["role"])) in english else new
+        for new in speakers
+    ]
+
+
 def update_episode(
     episode_id: int, values: dict[str, Any], facilitator_id: int, *, notify: bool = False
 ) -> EpisodeChange:
@@ -193,6 +207,11 @@ def update_episode(
         episode = db.session.get(Episode, episode_id)
         if episode is None:
             raise LookupError(episode_id)
+        if "speakers" in values:
+            values = {
+                **values,
+                "speakers": _keep_english_roles(values["speakers"], episode.speakers),
+            }
         plan = plan_move(episode, values)
         change = EpisodeChange(
             [name for name, value in values.items() if getattr(episode, name) != value]

@@ -140,12 +140,18 @@ CONFIRMATION_SUBJECT = _l("Votre inscription au cycle de webinaires sur la parti
 PERSONAL_LINK_SUBJECT = _l("Votre lien personnel · cycle de webinaires sur la participation")
 
 
+def _subject_for(attendee: Attendee, subject: object) -> str:
+    """A subject in the attendee's language (the outbox and their space show it as sent)."""
+    with speaking(attendee.language):
+        return str(subject)
+
+
 def queue_registration_confirmation(attendee: Attendee, token: str) -> None:
     """Confirmation to the registrant: episodes, personal link, calendar (.ics + links)."""
     queue_message(
         kind=MailKind.REGISTRATION_CONFIRMATION,
         recipient=attendee.email,
-        subject=str(CONFIRMATION_SUBJECT),
+        subject=_subject_for(attendee, CONFIRMATION_SUBJECT),
         body_text="",
         attendee_id=attendee.id,
         payload={"token": token},
@@ -157,7 +163,7 @@ def queue_personal_link(attendee: Attendee, token: str) -> None:
     queue_message(
         kind=MailKind.PERSONAL_LINK,
         recipient=attendee.email,
-        subject=str(PERSONAL_LINK_SUBJECT),
+        subject=_subject_for(attendee, PERSONAL_LINK_SUBJECT),
         body_text="",
         attendee_id=attendee.id,
         payload={"token": token},

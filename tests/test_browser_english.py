@@ -34,6 +34,16 @@ def _full_episode_two(app: Flask, make_attendee) -> str:  # type: ignore[no-unty
     return _slugs(app)[1]
 
 
+def fill_in_english(page: Page, first: str, last: str, email: str, organisation: str) -> None:
+    """The English registration form, filled in by its labels (a local authority)."""
+    page.get_by_label("First name").fill(first)
+    page.get_by_label("Last name", exact=True).fill(last)
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Organisation", exact=True).fill(organisation)
+    page.get_by_label("Type of organisation").select_option("collectivite")
+    page.get_by_label("I have read the notice").check()
+
+
 def _no_french_left(page: Page, label: str) -> None:
     body = page.content().split("<body", 1)[1]
     assert french_left(english_reading(body)) == [], label
@@ -95,12 +105,7 @@ def test_joining_a_full_episodes_waiting_list_in_english(
     expect(page.locator("#episode-2 .seats-full")).to_have_text("Full · waiting list")
     assert_accessible(page, "full episode, English")
     page.get_by_role("link", name="Register", exact=True).first.click()
-    page.get_by_label("First name").fill("Sam")
-    page.get_by_label("Last name", exact=True).fill("Taylor")
-    page.get_by_label("Email address").fill("sam@example.org")
-    page.get_by_label("Organisation", exact=True).fill("Bristol City Council")
-    page.get_by_label("Type of organisation").select_option("collectivite")
-    page.get_by_label("I have read the notice").check()
+    fill_in_english(page, "Sam", "Taylor", "sam@example.org", "Bristol City Council")
     expect(page.locator("label", has_text="Episode 2 ·")).to_contain_text("waiting list")
     assert_accessible(page, "English form offering the waiting list")
     page.get_by_role("button", name="Confirm my registration").click()
@@ -129,12 +134,7 @@ def test_registering_in_english_without_javascript(
     context = browser.new_context(java_script_enabled=False, base_url=base_url)
     page = context.new_page()
     page.goto(f"/en/inscription?episode={slug}")
-    page.get_by_label("First name").fill("Alex")
-    page.get_by_label("Last name", exact=True).fill("Morgan")
-    page.get_by_label("Email address").fill("alex@example.org")
-    page.get_by_label("Organisation", exact=True).fill("Cardiff Council")
-    page.get_by_label("Type of organisation").select_option("collectivite")
-    page.get_by_label("I have read the notice").check()
+    fill_in_english(page, "Alex", "Morgan", "alex@example.org", "Cardiff Council")
     page.get_by_role("button", name="Confirm my registration").click()
     expect(page).to_have_url(re.compile(r"/en/inscription/confirmation"))
     expect(page.locator(".registration-done")).to_contain_text("in position 1.")
@@ -147,12 +147,7 @@ def test_a_failed_request_is_said_in_english(live_app: Flask, page: Page, base_u
     page.goto(f"{base_url}/en/")
     page.get_by_role("link", name="Register", exact=True).first.click()
     expect(page.locator("#inscription-form form")).to_be_visible()
-    page.get_by_label("First name").fill("Sam")
-    page.get_by_label("Last name", exact=True).fill("Taylor")
-    page.get_by_label("Email address").fill("sam@example.org")
-    page.get_by_label("Organisation", exact=True).fill("Bristol City Council")
-    page.get_by_label("Type of organisation").select_option("collectivite")
-    page.get_by_label("I have read the notice").check()
+    fill_in_english(page, "Sam", "Taylor", "sam@example.org", "Bristol City Council")
 
     def proxy_failure(route) -> None:  # type: ignore[no-untyped-def]
         if route.request.method == "POST":

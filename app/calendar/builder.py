@@ -14,8 +14,8 @@ import icalendar
 from flask import Response, current_app, request
 from flask_babel import gettext as _
 
-from ..language import localized
 from ..links import episode_url, site_host, site_link
+from ..localized import localized
 from ..models import Episode
 from ..timefmt import PARIS
 

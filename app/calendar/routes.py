@@ -4,7 +4,7 @@ from flask import Response, abort, request
 from flask_babel import gettext as _
 
 from ..http import Cache, blueprint_cache
-from ..language import localized
+from ..localized import localized
 from ..programme.services import episode_or_404, programme_view_or_404
 from . import bp
 from .builder import build_calendar, ics_response

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import Response, abort, current_app, render_template
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..clock import utcnow
 from ..extensions import db, limiter
@@ -20,6 +20,8 @@ from . import bp
 from .board import votes_open
 from .forms import VoteForm
 from .services import NotRecognised, NotVotable, set_vote
+
+NOT_UNDERSTOOD = _l("Vote non compris.")
 
 
 def vote_limit() -> str:
@@ -51,9 +53,7 @@ def vote(question_id: int) -> Response:
         if visitor is None or not visitor.full:
             raise NotRecognised
         if not form.validate_on_submit():
-            return _vote_widget(
-                shown, episode, form.sort, status=422, message=_("Vote non compris.")
-            )
+            return _vote_widget(shown, episode, form.sort, 422, message=str(NOT_UNDERSTOOD))
         state = set_vote(question_id, visitor.attendee.id, form.action.data == "soutenir")
     except Refusal as refusal:
         if not wants_fragment():

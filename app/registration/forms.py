@@ -22,7 +22,7 @@ from ..forms import (
     organisation_kind_field,
     too_long,
 )
-from ..language import localized
+from ..localized import localized
 from ..models import Episode
 from ..timefmt import datetime_fr
 from ..validation import email_address, single_line, strip

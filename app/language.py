@@ -147,16 +147,31 @@ def switch_links() -> list[dict[str, str]]:
     here = request.path + ("?" + urlencode(kept) if kept else "")
     now = asked_language()
     return [
-        {"href": PREFIXES.get(language, "") + here, "name": NAMES[language], "lang": language}
+        {
+            "href": _site_root() + PREFIXES.get(language, "") + here,
+            "name": NAMES[language],
+            "lang": language,
+        }
         for language in LANGUAGES
         if language != now
     ]
 
 
+def _site_root() -> str:
+    """Where the site itself is mounted ('' at a domain's root), whatever the language."""
+    root = request.script_root
+    language_prefix = PREFIXES.get(asked_language(), "")
+    return (
+        root[: -len(language_prefix)]
+        if language_prefix and root.endswith(language_prefix)
+        else root
+    )
+
+
 def alternates() -> list[dict[str, str]]:
     """Every language's address of this page (`<link rel="alternate" hreflang>`)."""
     return [
-        {"href": PREFIXES.get(language, "") + request.path, "lang": language}
+        {"href": _site_root() + PREFIXES.get(language, "") + request.path, "lang": language}
         for language in LANGUAGES
     ]
 

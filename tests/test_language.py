@@ -320,3 +320,13 @@ def test_the_switch_carries_plain_query_values_only(programme: Flask, client: Fl
     html = _page(client, f"/episodes/{EPISODE_1}?tri=votes&retour=https://evil.example/")
     assert f'href="/en/episodes/{EPISODE_1}?tri=votes" hreflang="en"' in html
     assert "evil.example" not in html
+
+
+def test_a_plain_edit_from_the_english_space_comes_back_to_it(
+    programme: Flask, client: FlaskClient, make_attendee, make_question
+) -> None:  # type: ignore[no-untyped-def]
+    attendee_id, _ = make_attendee(language="en")
+    make_question(attendee_id=attendee_id)
+    sign_in_as(client, attendee_id)
+    html = _page(client, "/en/moi")
+    assert re.search(r'name="retour" value="/en/moi"|retour=/en/moi', html), "no way back"

@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask import Flask, current_app, has_request_context, redirect, request
 from flask_babel import force_locale, get_locale, gettext
 
@@ -184,6 +182,9 @@ def compile_catalogues(target: Path, source: Path = CATALOGUES) -> None:
         mo = target / po.relative_to(source).with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue
+        from babel.messages.mofile import write_mo  # only when a catalogue needs compiling
+        from babel.messages.pofile import read_po
+
         with po.open("rb") as handle:
             catalogue = read_po(handle)
         mo.parent.mkdir(parents=True, exist_ok=True)

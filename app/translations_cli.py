@@ -4,32 +4,39 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from babel.messages.catalog import Catalog
-from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po, write_po
 from flask import current_app
 from flask.cli import AppGroup
 
 from .language import CATALOGUES, LANGUAGES, compile_catalogues, compiled_catalogues
 
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
+
+# Babel's extraction tools are imported by the commands only: the site's workers never load
+# them (a worker's memory is budgeted).
+
 ROOT = Path(__file__).resolve().parent.parent
 MAPPING = ROOT / "babel.cfg"
-#: Babel's names, and Flask-Babel's lazy ones (texts of module constants: labels, messages)
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
+#: Flask-Babel's lazy names, beside Babel's own (texts of module constants: labels, messages)
+LAZY_KEYWORDS = {"_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
 
 translations_cli = AppGroup("translations", help="Catalogues de traduction (anglais).")
 
 
 def extract() -> Catalog:
     """Every text the code and templates mark for translation (babel.cfg says where)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
     with MAPPING.open() as handle:
         method_map, options_map = parse_mapping_cfg(handle)
     catalogue = Catalog(locale=None)
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords=KEYWORDS
+        str(ROOT), method_map, options_map, keywords={**DEFAULT_KEYWORDS, **LAZY_KEYWORDS}
     ):
         catalogue.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalogue
@@ -40,6 +47,9 @@ def catalogue_path(language: str) -> Path:
 
 
 def read_catalogue(language: str) -> Catalog:
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po
+
     path = catalogue_path(language)
     if not path.exists():
         return Catalog(locale=language)
@@ -65,6 +75,8 @@ def missing(language: str) -> list[str]:
 @translations_cli.command("update")
 def update_command() -> None:
     """Extract the texts and update each catalogue (new texts come in untranslated)."""
+    from babel.messages.pofile import write_po
+
     template = extract()
     for language in LANGUAGES[1:]:
         catalogue = read_catalogue(language)

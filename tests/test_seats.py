@@ -577,3 +577,19 @@ def test_a_join_link_set_after_the_seat_was_given_reaches_that_person(
         "join_link",
     ]
     assert "https://visio.example.org/e1" in sent[-1][1]
+
+
+def test_the_facilitator_sees_who_waits_in_the_list_and_the_export(
+    programme: Flask, facilitator_client: FlaskClient, make_attendee
+) -> None:
+    fill(programme, make_attendee, 2, 1)
+    two, three = episode_id(programme, 2), episode_id(programme, 3)
+    visitor = programme.test_client()
+    register(visitor, email="ines@example.org", episodes=[str(two), str(three)])
+    page = text_of(facilitator_client.get("/animation/inscrits?q=ines").get_data(as_text=True))
+    assert "2 (liste d’attente), 3" in page
+    seated = text_of(facilitator_client.get("/animation/inscrits?q=assise0").get_data(as_text=True))
+    assert "liste d’attente" not in seated
+    export = facilitator_client.get("/animation/inscrits.csv").get_data(as_text=True)
+    line = next(row for row in export.splitlines() if "ines@example.org" in row)
+    assert "2 (liste d’attente), 3" in line

@@ -17,9 +17,9 @@ PAGE_SIZE = 50
 
 @dataclass
 class RegistrantsPage:
-    """One page of attendees, each with the numbers of the episodes they follow."""
+    """One page of attendees, each with the numbers of the episodes they follow (or wait for)."""
 
-    rows: list[tuple[Attendee, list[int]]]
+    rows: list[tuple[Attendee, list[Followed]]]
     total: int
     page: int
     pages: int
@@ -63,7 +63,7 @@ def registrants_page(q: str, episode_id: int | None, page: int) -> RegistrantsPa
 EXPORT_BATCH = 500
 
 
-def registrants_for_export(episode_id: int | None) -> Iterator[tuple[sa.Row, list[int]]]:
+def registrants_for_export(episode_id: int | None) -> Iterator[tuple[sa.Row, list[Followed]]]:
     """Every attendee (of one episode, if given) with their episode numbers, read a batch
     at a time (plain rows: nothing kept once written)."""
     numbers = _episode_numbers(None)
@@ -86,10 +86,25 @@ def registrants_for_export(episode_id: int | None) -> Iterator[tuple[sa.Row, lis
         yield row, numbers.get(row.id, [])
 
 
-def _episode_numbers(attendee_ids: list[int] | None) -> dict[int, list[int]]:
-    """Episode numbers per attendee (all attendees when None), one query."""
+class Followed(int):
+    """An episode's number as the registrants' list and export write it: "3", or
+    "3 (liste d’attente)" where the person waits for a seat."""
+
+    waiting: bool
+
+    def __new__(cls, number: int, waiting: bool = False) -> Followed:
+        followed = super().__new__(cls, number)
+        followed.waiting = waiting
+        return followed
+
+    def __str__(self) -> str:
+        return f"{int(self)} (liste d’attente)" if self.waiting else str(int(self))
+
+
+def _episode_numbers(attendee_ids: list[int] | None) -> dict[int, list[Followed]]:
+    """Episode numbers per attendee (all attendees when None), waiting marked, one query."""
     statement = (
-        sa.select(Registration.attendee_id, Episode.number)
+        sa.select(Registration.attendee_id, Episode.number, Registration.waiting_since.is_not(None))
         .join(Episode, Episode.id == Registration.episode_id)
         .order_by(Episode.number)
     )
@@ -97,9 +112,9 @@ def _episode_numbers(attendee_ids: list[int] | None) -> dict[int, list[int]]:
         if not attendee_ids:
             return {}
         statement = statement.where(Registration.attendee_id.in_(attendee_ids))
-    numbers: dict[int, list[int]] = {}
-    for attendee_id, number in db.session.execute(statement):
-        numbers.setdefault(attendee_id, []).append(number)
+    numbers: dict[int, list[Followed]] = {}
+    for attendee_id, number, waiting in db.session.execute(statement):
+        numbers.setdefault(attendee_id, []).append(Followed(number, bool(waiting)))
     return numbers
 
 

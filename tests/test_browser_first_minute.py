@@ -21,6 +21,7 @@ from tests.support.browser import (
     SCREENSHOTS,
     assert_accessible,
     assert_accessible_without_js,
+    htmx_settled,
     screenshot,
 )
 
@@ -231,6 +232,7 @@ def test_from_landing_to_registered_with_the_keyboard_only(
 ) -> None:
     person = Person(page)
     page.goto(base_url + "/")
+    page.wait_for_load_state("networkidle")  # the call's status, loaded after the page
     for _ in range(10):
         person.press("Tab")
         if page.evaluate("document.activeElement.textContent.trim()") == "S’inscrire":
@@ -238,10 +240,19 @@ def test_from_landing_to_registered_with_the_keyboard_only(
     tabs_to_the_call = person.actions
     person.press("Enter")
     expect(page.get_by_label("Prénom")).to_be_focused()
-    for text in ("Dominique", "Lefèvre", "dominique@example.org", "Métropole de Lyon"):
+    htmx_settled(page)
+    for label, text in (
+        ("Prénom", "Dominique"),
+        ("Nom", "Lefèvre"),
+        ("Adresse e-mail", "dominique@example.org"),
+        ("Organisation", "Métropole de Lyon"),
+    ):
+        # Each key goes where a person would see the focus (no key sent ahead of it).
+        expect(page.get_by_label(label, exact=True)).to_be_focused()
         page.keyboard.type(text)
         person.characters += len(text)
         person.press("Tab")
+    expect(page.get_by_label("Type d’organisation")).to_be_focused()
     person.press("ArrowDown")  # the list of kinds: its first kind
     expect(page.get_by_label("Type d’organisation")).not_to_have_value("")
     privacy = page.get_by_label("J’ai pris connaissance")

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.browser import assert_accessible, screenshot
+from tests.support.browser import assert_accessible, htmx_settled, screenshot
 from tests.support.mail import MailSink
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("live_app")]
@@ -77,6 +77,9 @@ def test_inline_registration_with_an_error_then_corrected(
 
 def test_registration_with_the_keyboard_only(page: Page, base_url: str) -> None:
     page.goto(base_url + "/")
+    # The call's status loads after the page (hx-trigger="load"): a person reads before
+    # tabbing; a test that tabs at once raced it on a loaded CI machine.
+    page.wait_for_load_state("networkidle")
     for _ in range(60):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.textContent.trim()") == "S’inscrire":
@@ -84,6 +87,7 @@ def test_registration_with_the_keyboard_only(page: Page, base_url: str) -> None:
     page.keyboard.press("Enter")
     # The link is replaced by the form: focus lands on its first field.
     expect(page.get_by_label("Prénom")).to_be_focused()
+    htmx_settled(page)
     page.keyboard.type("Dominique")
     page.keyboard.press("Tab")
     page.keyboard.type("Lefèvre")

@@ -139,6 +139,15 @@ def axe() -> Callable[[Any, str], None]:
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", "screenshots"))
 
 
+def htmx_settled(page: Any) -> None:
+    """Wait until no htmx request, swap or settle is under way: htmx focuses a swapped
+    fragment's [autofocus] field when it settles (20 ms after the swap, later on a loaded
+    machine), and a key sent before then would be taken back by it."""
+    page.wait_for_function(
+        "document.querySelectorAll('.htmx-request, .htmx-swapping, .htmx-settling').length === 0"
+    )
+
+
 def screenshot(page: Any, name: str, full_page: bool = True) -> Path:
     """Save a screenshot under screenshots/ (to look at): the whole page, or what is in view."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

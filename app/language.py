@@ -202,11 +202,9 @@ def compiled_catalogues(app: Flask) -> Path:
 
 def without_prefix(path: str) -> str:
     """An address built in an English request, made the same in every language (assets)."""
-    language_prefix = PREFIXES.get(asked_language(), "")
-    script_root = request.script_root if has_request_context() else ""
-    if language_prefix and script_root.endswith(language_prefix) and path.startswith(script_root):
-        return script_root[: -len(language_prefix)] + path[len(script_root) :]
-    return path
+    if not has_request_context() or not path.startswith(request.script_root):
+        return path
+    return _site_root() + path[len(request.script_root) :]
 
 
 def _french_only_in_french() -> Any:
@@ -223,6 +221,7 @@ def init_app(app: Flask) -> None:
     """Locale selection, the catalogues, template helpers and the address layer."""
     from .extensions import babel
     from .localized import clip, content, in_french, localized, marked, speaker_role
+    from .timefmt import LOCALES  # (timefmt reads the language from here)
 
     compile_catalogues(compiled_catalogues(app))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled_catalogues(app))
@@ -236,7 +235,7 @@ def init_app(app: Flask) -> None:
         speaker_role=speaker_role,
         LANGUAGE_NAMES=NAMES,
         in_french=in_french,
-        og_locale=lambda: {"fr": "fr_FR", "en": "en_GB"}[current_language()],
+        og_locale=lambda: LOCALES[current_language()],
         site_name=lambda: gettext(app.config["SITE_NAME"]),
     )
     app.jinja_env.filters["content"] = content

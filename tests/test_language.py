@@ -20,7 +20,7 @@ from app.models import Attendee, Episode
 from tests.support.catalogue import every_mail
 from tests.support.fates import EPISODE_1
 from tests.support.http import sign_in_as
-from tests.support.language import english_reading, french_left
+from tests.support.language import SPOKEN, english_reading, french_left
 from tests.support.mail import MailSink
 from tests.support.registration import register
 
@@ -29,7 +29,6 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "app" / "templates"
 #: header name of a macro that writes an attribute (`hx-headers='{"X-CSRFToken": …}'`)
 ALLOWED = {"API", "ics", "JSON", "curl", "CSV", "OpenAPI", "Cap", "Collectif", "Outlook"}
 ALLOWED |= {"Microsoft", "Google", "com", "hx", "headers", "CSRFToken"}
-SPOKEN = ("aria-label", "title", "alt", "placeholder")
 
 
 def _page(client: FlaskClient, path: str, status: int = 200) -> str:

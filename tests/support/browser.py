@@ -75,6 +75,12 @@ def live_app(live_server: LiveServer) -> Iterator[Flask]:
     with application.app_context():
         deliver_due()
         db.session.remove()
+    # Its background sender stops with the test (the next request starts another): left
+    # running on the shared database with this app's clock, it would take the next tests'
+    # rows as due and send them a second time.
+    worker = application.extensions.pop("outbox_worker", None)
+    if worker is not None:
+        worker.stop()
 
 
 def _chromium_path() -> str | None:

@@ -73,3 +73,13 @@ def smtp(smtp_server: tuple[Controller, MailSink]) -> MailSink:
     """The SMTP sink, emptied for this test."""
     smtp_server[1].clear()
     return smtp_server[1]
+
+
+@pytest.fixture(autouse=True)
+def no_sender_left_running() -> Iterator[None]:
+    """Each test stops the background senders it started: one left running on the shared
+    test database, with its own app's clock, takes the next tests' rows as due and sends
+    them a second time (a mail without its unsubscribe headers, seen on CI)."""
+    yield
+    left = [thread for thread in threading.enumerate() if thread.name == "outbox"]
+    assert not left, f"{len(left)} background sender(s) still running after the test"

@@ -5,6 +5,7 @@ configuration (27), SQLite's concurrency settings (29)."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 from html import unescape
 
@@ -14,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.extensions import db
-from app.models import Episode, OutboxMessage, OutboxStatus
+from app.models import Attendee, Episode, OutboxMessage, OutboxStatus
 from tests.support.database import NOW, make_test_app
 from tests.test_idiom import get_urls, sample_values
 
@@ -139,6 +140,56 @@ def test_a_message_claimed_by_a_worker_that_died_is_sent_later(programme: Flask,
         assert deliver_due()["sent"] == 1
     (message,) = smtp.wait_for(1)
     assert message["Subject"] == "Bloqué"
+
+
+def test_a_sender_whose_claim_ran_out_never_sends_the_spent_row(  # type: ignore[no-untyped-def]
+    programme: Flask, database_url: str, smtp_server, smtp, make_attendee
+) -> None:
+    """A sender stalls right after its claim, long enough for the claim to run out; another
+    sends the message meanwhile and spends the row (no body, no headers). The first goes on
+    with the message as it claimed it, never with the spent row: at worst a second whole
+    copy, never an empty mail without its unsubscribe link (seen on CI)."""
+    from app.identity import issue_token
+    from app.mailing.notifications import queue_personal_link
+    from app.mailing.worker import deliver_due
+
+    claim_seconds = programme.config["OUTBOX_CLAIM_SECONDS"]
+    attendee_id, _token = make_attendee(email="lente@example.org")
+    with programme.app_context():
+        attendee = db.session.get(Attendee, attendee_id)
+        queue_personal_link(attendee, issue_token(attendee))
+        db.session.commit()
+    later = make_test_app(database_url, smtp_server[0].port)
+    later.extensions["clock"].freeze(NOW + timedelta(seconds=claim_seconds + 1))
+    smtp.clear()
+
+    sent_by_the_other: list[int] = []
+
+    def the_other_sender() -> None:
+        with later.app_context():
+            sent_by_the_other.append(deliver_due()["sent"])
+            db.session.remove()
+
+    def meanwhile(_session: sa.orm.Session) -> None:
+        if not sent_by_the_other:  # once, right after the first sender's claim
+            other = threading.Thread(target=the_other_sender)
+            other.start()
+            other.join(timeout=30)
+
+    try:
+        with programme.app_context():
+            # The first commit of this run is its claim (no link request waits).
+            sa.event.listen(db.session(), "after_commit", meanwhile)
+            assert deliver_due()["sent"] == 1
+    finally:
+        with later.app_context():
+            db.engine.dispose()
+    assert sent_by_the_other == [1]
+    first, second = smtp.wait_for(2)
+    for message in (first, second):
+        assert message["List-Unsubscribe"], message.as_string()[:300]
+        assert "/moi/" in message.get_body(("plain",)).get_content()
+    assert first["Message-ID"] == second["Message-ID"]  # one message, sent twice at worst
 
 
 # ---------------------------------------------------------------- 21: tokens

@@ -57,12 +57,14 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
-def _claim(row_id: int) -> bool:
-    """Take a due message for this worker; False if another took it first."""
+def _claim(row_id: int) -> OutboxMessage | None:
+    """Take a due message for this worker and return it as claimed, out of the session; None
+    if another took it first. Claimed and read in one statement: a row read afterwards
+    could already be sent and spent by a worker whose claim had run out (an empty message)."""
     now = utcnow()
     hold = timedelta(seconds=float(current_app.config.get("OUTBOX_CLAIM_SECONDS", 300)))
     with write():
-        result = db.session.execute(
+        row = db.session.scalars(
             sa.update(OutboxMessage)
             .where(
                 OutboxMessage.id == row_id,
@@ -75,8 +77,14 @@ def _claim(row_id: int) -> bool:
                 # rows queued before Message-IDs were kept get theirs now, once
                 message_id=sa.func.coalesce(OutboxMessage.message_id, new_message_id()),
             )
-        )
-    return result.rowcount == 1
+            .returning(OutboxMessage)
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+        if row is not None:
+            # Rendered out of the session: nothing rendered (a personal link) is ever flushed
+            # back into the row, which keeps only what the request recorded.
+            db.session.expunge(row)
+    return row
 
 
 def _expire(row_id: int) -> None:
@@ -145,18 +153,13 @@ def deliver_due(limit: int = 100) -> dict[str, int]:
     transport = Transport()
     try:
         for row_id in ids:
-            if not _claim(row_id):
-                continue
-            row = db.session.get(OutboxMessage, row_id)
-            if row is None:  # erased meanwhile
+            row = _claim(row_id)
+            if row is None:  # taken by another sender, or erased meanwhile
                 continue
             if row.expires_at is not None and row.expires_at <= utcnow():
                 _expire(row_id)
                 counts["failed"] += 1
                 continue
-            # Rendered out of the session: nothing rendered (a personal link) is ever flushed
-            # back into the row, which keeps only what the request recorded.
-            db.session.expunge(row)
             try:
                 render_deferred(row)  # what the request only recorded is rendered now
                 transport.send(build_message(row))

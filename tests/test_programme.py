@@ -338,6 +338,7 @@ def test_healthz_reports_a_dead_database(tmp_path: Path) -> None:
         {
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/db.sqlite3",
+            "OUTBOX_SEND_AFTER_REQUEST": False,  # no sender left trying a dead database
         }
     )
     response = bad.test_client().get("/healthz")

@@ -48,7 +48,7 @@ def live_server(
         database_url,
         smtp_server[0].port,
         SITE_URL="http://127.0.0.1:0",
-        OUTBOX_SEND_AFTER_REQUEST=True,
+        OUTBOX_SEND_AFTER_REQUEST=False,  # on during each test (live_app)
     )
     server = LiveServer(application)
     application.config["SITE_URL"] = server.url
@@ -66,6 +66,7 @@ def live_app(live_server: LiveServer) -> Iterator[Flask]:
     prepare_schema(application)
     application.extensions["clock"].freeze(NOW)
     application.extensions.pop("page_cache", None)
+    application.config["OUTBOX_SEND_AFTER_REQUEST"] = True  # as on a real site
     with application.app_context():
         load_programme()
     yield application
@@ -75,9 +76,10 @@ def live_app(live_server: LiveServer) -> Iterator[Flask]:
     with application.app_context():
         deliver_due()
         db.session.remove()
-    # Its background sender stops with the test (the next request starts another): left
-    # running on the shared database with this app's clock, it would take the next tests'
-    # rows as due and send them a second time.
+    # Its background sender stops with the test, and a request the browser sends late
+    # starts none: left running on the shared database with this app's clock, it would
+    # take the next tests' rows as due and send them a second time.
+    application.config["OUTBOX_SEND_AFTER_REQUEST"] = False
     worker = application.extensions.pop("outbox_worker", None)
     if worker is not None:
         worker.stop()

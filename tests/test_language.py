@@ -329,3 +329,17 @@ def test_a_plain_edit_from_the_english_space_comes_back_to_it(
     sign_in_as(client, attendee_id)
     html = _page(client, "/en/moi")
     assert re.search(r'name="retour" value="/en/moi"|retour=/en/moi', html), "no way back"
+
+
+def test_wtforms_own_words_follow_the_page_language(app: Flask) -> None:
+    """WTForms' few words of its own (a field it names itself) are in the page's language,
+    from a catalogue read once per language, not once per request."""
+    from app.forms import ConfirmForm
+    from app.language import ENVIRON_KEY
+
+    for language, expected in (("fr", "N'est pas un choix valide"), ("en", "Not a valid choice")):
+        # the language the address asked for, as the language layer hands it on
+        environ = {ENVIRON_KEY: language}
+        with app.test_request_context("/", environ_base=environ, method="POST"):
+            form = ConfirmForm()
+            assert form.csrf_token.gettext("Not a valid choice.").startswith(expected), language

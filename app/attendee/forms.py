@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from ..forms import (
+    Form,
     HoneypotForm,
     job_title_field,
     name_field,
@@ -35,7 +35,7 @@ class LinkRequestForm(HoneypotForm):
     )
 
 
-class DetailsForm(FlaskForm):
+class DetailsForm(Form):
     """Correct one's name, organisation and job title (the address is the key: to change
     it, register the new one)."""
 

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from ..clock import utcnow
-from ..forms import ChoiceField, MultiCheckboxField
+from ..forms import ChoiceField, Form, MultiCheckboxField
 from ..models import Episode, Question, Theme
 from ..programme.services import load_programme_view
 from ..timefmt import parse_replay_time, replay_time
@@ -40,7 +40,7 @@ def _revision(value: Any) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
-class FateForm(FlaskForm):
+class FateForm(Form):
     """What every fate form carries: the question's revision when it was shown."""
 
     action: ClassVar[FateAction]
@@ -229,7 +229,7 @@ def blank_forms(episode: Episode, question: Question) -> dict[FateAction, FateFo
     return forms
 
 
-class ThemesForm(FlaskForm):
+class ThemesForm(Form):
     """The question's themes: those of the cycle ticked, and a new one named in place."""
 
     themes = MultiCheckboxField("Thèmes", coerce=int, validate_choice=False)

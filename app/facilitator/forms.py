@@ -26,6 +26,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..forms import Form
 from ..models import Episode
 from ..timefmt import PARIS
 from ..validation import single_line
@@ -33,7 +34,7 @@ from ..validation import single_line
 MAX_SPEAKERS = 10
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """E-mail and password."""
 
     email = EmailField(
@@ -104,7 +105,7 @@ def format_speakers(speakers: list[dict[str, Any]]) -> str:
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
-class EpisodeForm(FlaskForm):
+class EpisodeForm(Form):
     """What a facilitator may change on an episode."""
 
     title = StringField(
@@ -236,7 +237,7 @@ class EpisodeForm(FlaskForm):
             raise ValidationError("Cette heure n’existe pas ce jour-là (passage à l’heure d’été).")
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     """The facilitator's private note on a question."""
 
     note = TextAreaField(
@@ -245,7 +246,7 @@ class NoteForm(FlaskForm):
     )
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     """Why the episode is cancelled: registrants and the public page read it."""
 
     reason = TextAreaField(

@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, TextAreaField
 from wtforms.validators import AnyOf, StopValidation, ValidationError
 
+from ..forms import Form
 from .board import DEFAULT_SORT, SORTS
 
 MIN_LENGTH = 10
@@ -66,7 +67,7 @@ def bounded_length(form: FlaskForm, field: TextAreaField) -> None:
         )
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(Form):
     """A question for an episode (new or edited)."""
 
     text = TextAreaField(
@@ -77,7 +78,7 @@ class QuestionForm(FlaskForm):
     show_name = BooleanField(_l("Afficher mon nom avec ma question si elle est publiée"))
 
 
-class VoteForm(FlaskForm):
+class VoteForm(Form):
     """Support a question, or withdraw the support (the intent travels: clicks are idempotent)."""
 
     action = HiddenField(

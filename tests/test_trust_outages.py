@@ -4,12 +4,16 @@ a French message, and /healthz says so (issue 11, finding 7)."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from app.database import write
 from app.extensions import db
 from tests.support.database import NOW, make_test_app, prepare_schema
 from tests.support.mail import free_port
@@ -91,6 +95,78 @@ def test_sqlite_write_locked_answers_503_and_keeps_nothing(
     assert client.get("/healthz").status_code == 200
     with sqlite_app.app_context():
         assert db.session.scalar(sa.text("SELECT count(*) FROM attendee")) == 0
+
+
+def test_sqlite_writers_queue_and_one_stuck_past_the_wait_gives_503(
+    sqlite_app: Flask, database_url: str
+) -> None:
+    """The site's writers queue in front of SQLite's lock (app/database.py, WriterQueue): a
+    request waits while another of the site's writers, in this process or another, holds
+    its turn; past the busy timeout it answers 503 and keeps nothing, as for SQLite's own
+    lock, and the turn is free again afterwards."""
+    client = sqlite_app.test_client()
+    data = registration_data(client)
+    inside, release = threading.Event(), threading.Event()
+
+    def stuck_writer() -> None:  # another thread of the site, inside its write transaction
+        with sqlite_app.app_context(), write():
+            inside.set()
+            release.wait(timeout=10)
+
+    thread = threading.Thread(target=stuck_writer)
+    thread.start()
+    try:
+        assert inside.wait(timeout=5)
+        assert_unavailable(client.post("/inscription", data=data))
+    finally:
+        release.set()
+        thread.join(timeout=5)
+    # Another process's turn: a program holding the queue's file lock.
+    path = database_url.removeprefix("sqlite:///") + "-writers"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_TURN, path], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert_unavailable(
+            client.post("/inscription", data=data, headers={"HX-Request": "true"}), htmx=True
+        )
+    finally:
+        holder.kill()
+        holder.communicate()
+    with sqlite_app.app_context():
+        assert db.session.scalar(sa.text("SELECT count(*) FROM attendee")) == 0
+    assert client.post("/inscription", data=data).status_code == 303  # the turn is free
+
+
+#: a program that takes the writers' turn and keeps it until killed
+HOLD_THE_TURN = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_sqlite_without_a_queue_file_still_writes(tmp_path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    """Where the queue's file cannot be opened (here a folder has its name), writers rely on
+    SQLite's own wait alone: the site still registers people."""
+    from app.programme.services import load_programme
+
+    url = f"sqlite:///{tmp_path}/no-queue.sqlite3"
+    (tmp_path / "no-queue.sqlite3-writers").mkdir()
+    application = make_test_app(url, smtp_server[0].port)
+    prepare_schema(application)
+    application.extensions["clock"].freeze(NOW)
+    try:
+        with application.app_context():
+            load_programme()
+        client = application.test_client()
+        assert client.post("/inscription", data=registration_data(client)).status_code == 303
+    finally:
+        with application.app_context():
+            db.engine.dispose()
 
 
 def test_sqlite_disk_full_answers_503(tmp_path, smtp_server) -> None:  # type: ignore[no-untyped-def]

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import has_app_context
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 
@@ -33,12 +34,22 @@ class _Word:
     def __init__(self, name: str) -> None:
         # named here, not by __set_name__: the enum makes its members before that runs
         self.slot = f"_{name}"
+        #: (member, locale) → the word in that language: the catalogues do not change
+        #: while the site runs, and a lookup through Flask-Babel costs four times this
+        #: (the review page reads some 180 words a request)
+        self.read: dict[tuple[Any, Any], str] = {}
 
     def __get__(self, member: Any, owner: type | None = None) -> Any:
         if member is None:
             return self
         word = member.__dict__[self.slot]
-        return str(word) if has_app_context() else word
+        if not has_app_context():
+            return word
+        key = (member, get_locale())
+        text = self.read.get(key)
+        if text is None:
+            text = self.read[key] = str(word)
+        return text
 
     def __set__(self, member: Any, value: Any) -> None:
         member.__dict__[self.slot] = value

@@ -432,3 +432,35 @@ def test_row_addresses_built_once_a_page_are_url_for_s(app: Flask) -> None:
                 for question_id in (1, 42, 2_109_876_543):
                     expected = url_for(endpoint, question_id=question_id, **values)
                     assert address(question_id) == expected
+
+
+def test_each_row_s_buttons_are_its_own(
+    facilitator_client: FlaskClient, programme: Flask, make_attendee, make_question
+) -> None:
+    """Rows of one kind share their buttons, drawn once a page (RowLinks.stamped): each row
+    still carries its own id, revision, addresses and pressed button, and no marker."""
+    attendee, _ = make_attendee()
+    kinds = [("nouvelle", False), ("retenue", True), ("nouvelle", True), ("retenue", False)]
+    ids = [
+        make_question(f"Question {n}", attendee_id=attendee, status=status, published=published)
+        for n, (status, published) in enumerate(kinds * 2)
+    ]
+    with programme.app_context():
+        for n, question_id in enumerate(ids):
+            db.session.get(Question, question_id).revision = 10 + n
+        db.session.commit()
+    page = facilitator_client.get(REVIEW).get_data(as_text=True)
+    assert "\ue000" not in page and "\ue001" not in page
+    for n, question_id in enumerate(ids):
+        status, published = (kinds * 2)[n]
+        row = re.search(rf'<li [^>]*id="question-{question_id}".*?</li>', page, re.S).group(0)
+        form = re.search(r'<form [^>]*class="q-actions".*?</form>', row, re.S).group(0)
+        assert f'action="{REVIEW}/{question_id}"' in form
+        assert f'name="revision" value="{10 + n}"' in form
+        assert f'aria-label="Statut de la question n° {question_id}"' in form
+        pressed = re.findall(r'id="q(\d+)-(\w+)"[^>]*aria-pressed="true"', form)
+        assert pressed == [(str(question_id), status)]
+        assert ("Dépublier" if published else "Publier") in form
+        openers = re.findall(r'href="([^"]+)"[^>]*hx-target="#q(\d+)-sort"', row)
+        assert len(openers) == 3 and {q for _, q in openers} == {str(question_id)}
+        assert all(f"/questions/{question_id}/sort" in html.unescape(u) for u, _ in openers)

@@ -69,13 +69,10 @@ class WriterQueue:
 
     def _descriptor(self) -> int | None:
         local = self.local
-        if getattr(local, "pid", None) != os.getpid():
-            local.pid = os.getpid()
-            try:
-                local.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError:  # read-only folder, another owner: SQLite's own wait only
-                local.fd = None
-        return local.fd
+        file = getattr(local, "file", None)
+        if file is None or file.pid != os.getpid():
+            file = local.file = _LockFile(self.path)
+        return file.fd
 
     @contextmanager
     def turn(self) -> Iterator[None]:
@@ -100,6 +97,22 @@ class WriterQueue:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+class _LockFile:
+    """The queue's file, opened by one thread of one process; closed with the thread (the
+    development server starts a thread per request)."""
+
+    def __init__(self, path: str) -> None:
+        self.pid = os.getpid()
+        try:
+            self.fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:  # read-only folder, another owner: SQLite's own wait only
+            self.fd = None
+
+    def __del__(self) -> None:
+        if self.fd is not None and self.pid == os.getpid():
+            os.close(self.fd)
 
 
 #: the writer queue of each SQLite file database's engine

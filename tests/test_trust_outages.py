@@ -3,11 +3,13 @@ a French message, and /healthz says so (issue 11, finding 7)."""
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -202,3 +204,25 @@ def test_sqlite_disk_full_answers_503(tmp_path, smtp_server) -> None:  # type: i
     finally:
         sa.event.remove(engine, "connect", tiny_disk)
         engine.dispose()
+
+
+def test_the_writers_queue_keeps_no_file_open_after_its_threads(sqlite_app: Flask) -> None:
+    """The development server answers each request in a thread of its own: each thread's
+    handle on the queue's file is closed with it (300 requests would otherwise leave 300
+    files open, and the process would run out of them)."""
+    fds = Path("/proc/self/fd")
+    if not fds.exists():
+        pytest.skip("counts open files through /proc")
+
+    def write_once() -> None:
+        with sqlite_app.app_context(), write():
+            pass
+
+    write_once()
+    before = len(list(fds.iterdir()))
+    for _ in range(50):
+        thread = threading.Thread(target=write_once)
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert len(list(fds.iterdir())) <= before + 2

@@ -170,18 +170,28 @@ def test_a_sender_whose_claim_ran_out_never_sends_the_spent_row(  # type: ignore
             sent_by_the_other.append(deliver_due()["sent"])
             db.session.remove()
 
+    other = threading.Thread(target=the_other_sender)
+
     def meanwhile(_session: sa.orm.Session) -> None:
-        if not sent_by_the_other:  # once, right after the first sender's claim
-            other = threading.Thread(target=the_other_sender)
+        if not other.is_alive() and not sent_by_the_other:  # once: after the first's claim
             other.start()
+
+    def before_its_next_statement(*_args: object) -> None:
+        # The other sender takes its turn as soon as the first's claim is committed, and
+        # is done before the first reads anything more.
+        if other.is_alive():
             other.join(timeout=30)
 
+    with programme.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", before_its_next_statement)
     try:
         with programme.app_context():
             # The first commit of this run is its claim (no link request waits).
             sa.event.listen(db.session(), "after_commit", meanwhile)
             assert deliver_due()["sent"] == 1
     finally:
+        sa.event.remove(engine, "before_cursor_execute", before_its_next_statement)
         with later.app_context():
             db.engine.dispose()
     assert sent_by_the_other == [1]

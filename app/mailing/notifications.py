@@ -30,7 +30,7 @@ from ..programme.services import followed_episodes
 from ..seats import waiting_positions
 from ..timefmt import short_date_fr, time_fr
 from ..vocabulary import MailKind
-from .queue import queue_message, render_at_send
+from .queue import queue_deferred, queue_message, render_at_send
 from .unsubscribe import unsubscribe_token
 
 if TYPE_CHECKING:
@@ -148,11 +148,10 @@ def _subject_for(attendee: Attendee, subject: object) -> str:
 
 def queue_registration_confirmation(attendee: Attendee, token: str) -> None:
     """Confirmation to the registrant: episodes, personal link, calendar (.ics + links)."""
-    queue_message(
+    queue_deferred(
         kind=MailKind.REGISTRATION_CONFIRMATION,
         recipient=attendee.email,
         subject=_subject_for(attendee, CONFIRMATION_SUBJECT),
-        body_text="",
         attendee_id=attendee.id,
         payload={"token": token},
     )
@@ -160,11 +159,10 @@ def queue_registration_confirmation(attendee: Attendee, token: str) -> None:
 
 def queue_personal_link(attendee: Attendee, token: str) -> None:
     """A new personal link, asked for from the site."""
-    queue_message(
+    queue_deferred(
         kind=MailKind.PERSONAL_LINK,
         recipient=attendee.email,
         subject=_subject_for(attendee, PERSONAL_LINK_SUBJECT),
-        body_text="",
         attendee_id=attendee.id,
         payload={"token": token},
     )

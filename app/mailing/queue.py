@@ -77,6 +77,42 @@ def queue_message(
     return message
 
 
+#: a message whose body waits for send time, written as one statement built once (a
+#: registration's: the ORM's unit of work cost several times the insert itself)
+_DEFERRED = OutboxMessage.__table__.insert()
+
+
+def queue_deferred(
+    *, kind: str, recipient: str, subject: str, attendee_id: int, payload: dict[str, Any]
+) -> None:
+    """Queue a message for the attendee whose body is rendered at send time, by the kind's
+    renderer (`render_at_send`), from what `payload` records; delivered once the caller
+    commits."""
+    check_header_value(recipient)
+    check_header_value(subject)
+    now = utcnow()
+    db.session.execute(
+        _DEFERRED,
+        {
+            "kind": kind,
+            "recipient": recipient,
+            "subject": subject,
+            "body_text": "",
+            "body_html": "",
+            "ics": "",
+            "headers": {},
+            "payload": payload,
+            "attendee_id": attendee_id,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "message_id": new_message_id(),
+        },
+    )
+    db.session.info[QUEUED] = True
+
+
 #: kind → renderer of the messages whose body waits for send time (see `render_at_send`)
 _RENDERERS: dict[str, Callable[[OutboxMessage], None]] = {}
 

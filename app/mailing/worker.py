@@ -78,7 +78,8 @@ def _claim(row_id: int) -> OutboxMessage | None:
                 message_id=sa.func.coalesce(OutboxMessage.message_id, new_message_id()),
             )
             .returning(OutboxMessage)
-            .execution_options(synchronize_session=False)
+            # the row as this statement left it, even if the session held an older copy
+            .execution_options(synchronize_session=False, populate_existing=True)
         ).one_or_none()
         if row is not None:
             # Rendered out of the session: nothing rendered (a personal link) is ever flushed

@@ -30,7 +30,7 @@ from ..programme.services import followed_episodes
 from ..seats import waiting_positions
 from ..timefmt import short_date_fr, time_fr
 from ..vocabulary import MailKind
-from .queue import queue_deferred, queue_message, render_at_send
+from .queue import queue_message, render_at_send
 from .unsubscribe import unsubscribe_token
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def _queue_to(
     dedupe_key: str | None = None,
     language: str | None = None,
     **context: object,
-) -> OutboxMessage:
+) -> None:
     """Render a message for one attendee and queue it, unsubscribe link and headers included,
     in the attendee's language unless told (the caller computes its subject inside
     `speaking` too)."""
@@ -108,7 +108,7 @@ def _queue_to(
         )
         if isinstance(ics, PerLanguage):
             ics = ics()
-    return queue_message(
+    queue_message(
         kind=kind,
         recipient=attendee.email,
         subject=subject,
@@ -148,10 +148,11 @@ def _subject_for(attendee: Attendee, subject: object) -> str:
 
 def queue_registration_confirmation(attendee: Attendee, token: str) -> None:
     """Confirmation to the registrant: episodes, personal link, calendar (.ics + links)."""
-    queue_deferred(
+    queue_message(
         kind=MailKind.REGISTRATION_CONFIRMATION,
         recipient=attendee.email,
         subject=_subject_for(attendee, CONFIRMATION_SUBJECT),
+        body_text="",
         attendee_id=attendee.id,
         payload={"token": token},
     )
@@ -159,10 +160,11 @@ def queue_registration_confirmation(attendee: Attendee, token: str) -> None:
 
 def queue_personal_link(attendee: Attendee, token: str) -> None:
     """A new personal link, asked for from the site."""
-    queue_deferred(
+    queue_message(
         kind=MailKind.PERSONAL_LINK,
         recipient=attendee.email,
         subject=_subject_for(attendee, PERSONAL_LINK_SUBJECT),
+        body_text="",
         attendee_id=attendee.id,
         payload={"token": token},
     )
@@ -252,11 +254,11 @@ def queue_reminder(
     calendar: PerLanguage[str],
     now: datetime,
     dedupe_key: str,
-) -> OutboxMessage:
+) -> None:
     """A reminder before the episode: the join link (or when it will come), the time, the
     question form while open, and the updated .ics (join link as LOCATION)."""
     with speaking(attendee.language):
-        return _queue_to(
+        _queue_to(
             attendee,
             MailKind.REMINDER,
             "email/reminder",
@@ -290,11 +292,11 @@ def seat_given_subject(episode: Episode) -> str:
     )
 
 
-def queue_seat_given(attendee: Attendee, episode: Episode) -> OutboxMessage:
+def queue_seat_given(attendee: Attendee, episode: Episode) -> None:
     """A seat freed went to this person, first on the waiting list: they have it now, with
     the join link when it is set and the calendar file."""
     with speaking(attendee.language):
-        return _queue_to(
+        _queue_to(
             attendee,
             MailKind.SEAT_GIVEN,
             "email/seat_given",
@@ -313,10 +315,10 @@ def queue_join_link(
     had_link: bool,
     calendar: PerLanguage[str],
     dedupe_key: str,
-) -> OutboxMessage:
+) -> None:
     """The join link, to someone whose reminder carried another one (or none yet)."""
     with speaking(attendee.language):
-        return _queue_join_link(episode, attendee, had_link, calendar, dedupe_key)
+        _queue_join_link(episode, attendee, had_link, calendar, dedupe_key)
 
 
 def _queue_join_link(
@@ -325,13 +327,13 @@ def _queue_join_link(
     had_link: bool,
     calendar: PerLanguage[str],
     dedupe_key: str,
-) -> OutboxMessage:
+) -> None:
     subject = (
         _("Nouveau lien pour rejoindre l’épisode %(number)s", number=episode.number)
         if had_link
         else _("Le lien pour rejoindre l’épisode %(number)s", number=episode.number)
     )
-    return _queue_to(
+    _queue_to(
         attendee,
         MailKind.JOIN_LINK,
         "email/join_link",
@@ -462,11 +464,11 @@ def preview_reinstated(episode: Episode) -> Preview:
 # ---------------------------------------------------------------- after the episode
 def queue_followup(
     content: FollowupContent, attendee: Attendee, episode: Episode, own: list[Question]
-) -> OutboxMessage:
+) -> None:
     """The follow-up ("droit de suite") to one registrant, once per episode, leading with
     what became of their own questions. Written by the facilitator in French, it goes out
     in French to everyone (its links lead to the French pages)."""
-    return _queue_to(
+    _queue_to(
         attendee,
         MailKind.FOLLOWUP,
         "facilitator/email/followup",

@@ -1,6 +1,6 @@
 """The outbox queue: messages are rows written in the caller's transaction.
 
-`queue_message` adds a row to the session and marks it; once that transaction commits,
+`queue_message` writes a row in the caller's transaction and marks it; once that transaction commits,
 the session's after-commit hook hands the outbox to the sender (see `worker`).
 """
 
@@ -33,6 +33,11 @@ def check_header_value(value: str) -> str:
     return value
 
 
+#: an outbox row, written as one statement built once: the ORM's unit of work cost several
+#: times the insert itself (on every registration, and on each message of a bulk send)
+_QUEUE = OutboxMessage.__table__.insert()
+
+
 def queue_message(
     *,
     kind: str,
@@ -47,67 +52,35 @@ def queue_message(
     dedupe_key: str | None = None,
     expires_at: datetime | None = None,
     payload: dict[str, Any] | None = None,
-) -> OutboxMessage:
-    """Add a message to the session; it is delivered once the caller commits. With a
-    `payload` and no body, the body is rendered at send time by the kind's renderer."""
+) -> None:
+    """Write a message into the caller's transaction; it is delivered once the caller
+    commits. With a `payload` and no body, the body is rendered at send time by the kind's
+    renderer (`render_at_send`)."""
     check_header_value(recipient)
     check_header_value(subject)
     for value in (headers or {}).values():
         check_header_value(value)
-    message = OutboxMessage(
-        kind=kind,
-        recipient=recipient,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        ics=ics,
-        headers=dict(headers or {}),
-        attendee_id=attendee_id,
-        episode_id=episode_id,
-        dedupe_key=dedupe_key,
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=utcnow(),
-        expires_at=expires_at,
-        message_id=new_message_id(),
-        payload=dict(payload or {}),
-    )
-    db.session.add(message)
-    db.session.info[QUEUED] = True
-    return message
-
-
-#: a message whose body waits for send time, written as one statement built once (a
-#: registration's: the ORM's unit of work cost several times the insert itself)
-_DEFERRED = OutboxMessage.__table__.insert()
-
-
-def queue_deferred(
-    *, kind: str, recipient: str, subject: str, attendee_id: int, payload: dict[str, Any]
-) -> None:
-    """Queue a message for the attendee whose body is rendered at send time, by the kind's
-    renderer (`render_at_send`), from what `payload` records; delivered once the caller
-    commits."""
-    check_header_value(recipient)
-    check_header_value(subject)
     now = utcnow()
     db.session.execute(
-        _DEFERRED,
+        _QUEUE,
         {
             "kind": kind,
             "recipient": recipient,
             "subject": subject,
-            "body_text": "",
-            "body_html": "",
-            "ics": "",
-            "headers": {},
-            "payload": payload,
+            "body_text": body_text,
+            "body_html": body_html,
+            "ics": ics,
+            "headers": dict(headers or {}),
             "attendee_id": attendee_id,
+            "episode_id": episode_id,
+            "dedupe_key": dedupe_key,
             "status": OutboxStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
+            "expires_at": expires_at,
             "message_id": new_message_id(),
+            "payload": dict(payload or {}),
         },
     )
     db.session.info[QUEUED] = True

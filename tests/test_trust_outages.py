@@ -59,18 +59,24 @@ def test_postgresql_down_answers_503_everywhere(database_down: Flask) -> None:
     assert health.get_json() == {"status": "error", "database": "unavailable"}
 
 
+def programme_on(url: str, smtp_port: int, **overrides: object) -> Flask:
+    """The site on this database, the programme loaded, the clock at NOW."""
+    from app.programme.services import load_programme
+
+    application = make_test_app(url, smtp_port, **overrides)
+    prepare_schema(application)
+    application.extensions["clock"].freeze(NOW)
+    with application.app_context():
+        load_programme()
+    return application
+
+
 @pytest.fixture
 def sqlite_app(database_url: str, smtp_server) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
     """The site on SQLite, with a short wait for the write lock."""
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite's own locks and disk")
-    application = make_test_app(database_url, smtp_server[0].port, SQLITE_BUSY_TIMEOUT_MS=200)
-    prepare_schema(application)
-    application.extensions["clock"].freeze(NOW)
-    from app.programme.services import load_programme
-
-    with application.app_context():
-        load_programme()
+    application = programme_on(database_url, smtp_server[0].port, SQLITE_BUSY_TIMEOUT_MS=200)
     yield application
     with application.app_context():
         db.engine.dispose()
@@ -154,16 +160,9 @@ time.sleep(60)
 def test_sqlite_without_a_queue_file_still_writes(tmp_path, smtp_server) -> None:  # type: ignore[no-untyped-def]
     """Where the queue's file cannot be opened (here a folder has its name), writers rely on
     SQLite's own wait alone: the site still registers people."""
-    from app.programme.services import load_programme
-
-    url = f"sqlite:///{tmp_path}/no-queue.sqlite3"
     (tmp_path / "no-queue.sqlite3-writers").mkdir()
-    application = make_test_app(url, smtp_server[0].port)
-    prepare_schema(application)
-    application.extensions["clock"].freeze(NOW)
+    application = programme_on(f"sqlite:///{tmp_path}/no-queue.sqlite3", smtp_server[0].port)
     try:
-        with application.app_context():
-            load_programme()
         client = application.test_client()
         assert client.post("/inscription", data=registration_data(client)).status_code == 303
     finally:
@@ -174,13 +173,8 @@ def test_sqlite_without_a_queue_file_still_writes(tmp_path, smtp_server) -> None
 def test_sqlite_disk_full_answers_503(tmp_path, smtp_server) -> None:  # type: ignore[no-untyped-def]
     # A database of its own: the shared test file has free pages left by earlier tests,
     # which SQLite fills before it needs a new one.
-    from app.programme.services import load_programme
-
-    sqlite_app = make_test_app(f"sqlite:///{tmp_path}/full.sqlite3", smtp_server[0].port)
-    prepare_schema(sqlite_app)
-    sqlite_app.extensions["clock"].freeze(NOW)
+    sqlite_app = programme_on(f"sqlite:///{tmp_path}/full.sqlite3", smtp_server[0].port)
     with sqlite_app.app_context():
-        load_programme()
         engine = db.engine
 
     def tiny_disk(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

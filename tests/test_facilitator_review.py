@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 
 from app.extensions import db
 from app.models import FacilitatorAction, Question
@@ -437,8 +438,8 @@ def test_row_addresses_built_once_a_page_are_url_for_s(app: Flask) -> None:
 def test_each_row_s_buttons_are_its_own(
     facilitator_client: FlaskClient, programme: Flask, make_attendee, make_question
 ) -> None:
-    """Rows of one kind share their buttons, drawn once a page (RowLinks.stamped): each row
-    still carries its own id, revision, addresses and pressed button, and no marker."""
+    """Rows of one kind share one drawing (rows.RowDrawer): each row still carries its own
+    id, revision, addresses and pressed button, and no marker."""
     attendee, _ = make_attendee()
     kinds = [("nouvelle", False), ("retenue", True), ("nouvelle", True), ("retenue", False)]
     ids = [
@@ -464,3 +465,58 @@ def test_each_row_s_buttons_are_its_own(
         openers = re.findall(r'href="([^"]+)"[^>]*hx-target="#q(\d+)-sort"', row)
         assert len(openers) == 3 and {q for _, q in openers} == {str(question_id)}
         assert all(f"/questions/{question_id}/sort" in html.unescape(u) for u, _ in openers)
+
+
+def test_a_row_drawn_from_its_kind_is_the_row_drawn_alone(
+    facilitator_client: FlaskClient, programme: Flask, make_attendee, make_question
+) -> None:
+    """The list draws each kind of row once and puts each row's values in; every row of a
+    page with every status, published or not, notes, votes, fates and hostile text reads
+    exactly as the row template draws it alone (as after an action), and again on the
+    next request, from the kept drawings."""
+    from app.facilitator.review import ReviewFilters, review_page
+    from app.facilitator.rows import ROW_TEMPLATE, RowDrawer, RowMaker
+    from app.programme.services import episode_or_404
+
+    hostile = "Texte <script>alert(1)</script> {0} {{x}} \ue000id\ue001 & « ' \" »"
+    attendee, _ = make_attendee(organisation="Ville <&> {1}")
+    statuses = ["nouvelle", "retenue", "repondue", "ecartee", "ecrit", "nouvelle"]
+    ids = [
+        make_question(
+            hostile if n % 3 == 0 else f"Question {n}",
+            attendee_id=attendee,
+            status=statuses[n % len(statuses)],
+            published=n % 2 == 0,
+            show_name=n % 4 == 0,
+            votes=n % 3,
+        )
+        for n in range(24)
+    ]
+    with programme.app_context():
+        for n, question_id in enumerate(ids):
+            row = db.session.get(Question, question_id)
+            row.note = ("Note <b>{}</b> " * (n % 3)) + "x" * (n * 7 % 90)
+            row.revision = n
+            if row.status == "repondue" and n % 2:
+                row.replay_seconds = 61 * n
+        db.session.get(Question, ids[7]).status = "fusionnee"
+        db.session.get(Question, ids[7]).merged_into_id = ids[1]
+        db.session.commit()
+    for _ in range(2):
+        with programme.test_request_context(REVIEW + "?page=1"):
+            episode = episode_or_404(EPISODE)
+            view = review_page(episode, ReviewFilters.from_args({}))
+            assert len(view.questions) == 24
+            maker, draw = RowMaker(episode, "/retour?a=1&b=2", "jeton"), RowDrawer()
+            alone = programme.jinja_env.get_template(ROW_TEMPLATE).module.question_row
+            kinds = set()
+            for question in view.questions:
+                row = maker.row(question, view.details[question.id])
+                kinds.add(row.kind())
+                assert str(draw(row)) == str(alone(row)), question.id
+            assert 1 < len(kinds) < len(view.questions)
+    page = facilitator_client.get(REVIEW).get_data(as_text=True)
+    # The text as its author wrote it, markers and braces included, escaped once.
+    assert "<script>alert" not in page
+    assert page.count(str(escape(hostile))) == 8
+    assert page.count("Ville &lt;&amp;&gt; {1}") == 24

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import Response, current_app, render_template, request, url_for
+from flask import Response, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from ...converters import db_int
 from ...http import after_post, refuse, render
-from ...links import address_per_id
 from ...models import Episode, Question
 from ...programme.services import episode_or_404
 from ...vocabulary import ReviewAction
@@ -22,12 +18,14 @@ from ..acting import act_on_question, save_note
 from ..forms import NoteForm
 from ..review import (
     ReviewFilters,
+    ReviewPage,
     new_questions_since,
     question_with_author,
     review_page,
     row_details,
     status_counts,
 )
+from ..rows import RowMaker, review_rows
 from . import back_to, found, me
 
 
@@ -47,51 +45,10 @@ def review(slug: str) -> Response:
     )
 
 
-#: the template of a review row, whose kinds of buttons RowLinks.stamped draws
-ROW_TEMPLATE = "facilitator/_question.html"
-
-
-def _marker(name: str) -> str:
-    """Where a row's own value goes in a stamp (private-use characters: no template text
-    has them, and escaping leaves them as they are)."""
-    return f"\ue000{name}\ue001"
-
-
-@dataclass(frozen=True)
-class RowLinks:
-    """What every review row needs the same of, built once a page: its forms' addresses
-    (by question id), the CSRF token, and the rows' kinds of buttons."""
-
-    act: Callable[[int], str]
-    note: Callable[[int], str]
-    panel: Callable[[int], str]
-    csrf_token: str
-    stamps: dict[tuple[Any, ...], Markup] = field(default_factory=dict)
-
-    def stamped(self, name: str, *kind: Any, **own: Any) -> Markup:
-        """The row template's macro `name` for rows of this `kind` (its first arguments),
-        drawn once a page with markers where each row's `own` values go (its last ones),
-        filled in for this row: the same buttons drawn again on each of 50 rows were a
-        fifth of the page's time."""
-        stamp = self.stamps.get((name, *kind))
-        if stamp is None:
-            macro = getattr(current_app.jinja_env.get_template(ROW_TEMPLATE).module, name)
-            stamp = macro(*kind, **{key: _marker(key) for key in own})
-            self.stamps[(name, *kind)] = stamp
-        for key, value in own.items():
-            stamp = stamp.replace(_marker(key), value)  # the value escaped, as {{ }} would
-        return stamp
-
-
 @bp.app_template_global()
-def review_row_links(slug: str, back: str | None) -> RowLinks:
-    """The addresses of a review row's forms (`back`: the page the row is shown on)."""
-    return RowLinks(
-        act=address_per_id("facilitator.act", "question_id", slug=slug),
-        note=address_per_id("facilitator.note", "question_id", slug=slug),
-        panel=address_per_id("facilitator.fate_panel", "question_id", slug=slug, back=back),
-        csrf_token=generate_csrf(),
-    )
+def review_list(view: ReviewPage, episode: Episode, back: str | None) -> Markup:
+    """The rows of a page of the review list."""
+    return review_rows(view.questions, view.details, episode, back, generate_csrf())
 
 
 @bp.post("/episodes/<slug>/questions/<int:question_id>")
@@ -156,8 +113,9 @@ def _row(
     html = render_template(
         "facilitator/_question_updated.html",
         episode=episode,
-        question=question,
-        details=row_details([question.id])[question.id],
+        row=RowMaker(episode, back, generate_csrf()).row(
+            question, row_details([question.id])[question.id]
+        ),
         counts=status_counts(episode.id)[0],
         filters=ReviewFilters.from_args(dict(parse_qsl(urlsplit(back).query))),
         back=back,

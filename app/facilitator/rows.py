@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from types import SimpleNamespace
 
+import sqlalchemy as sa
 from flask import current_app, url_for
 from jinja2 import Template
 from jinja2.filters import do_truncate
@@ -21,7 +22,7 @@ from markupsafe import Markup, escape
 from ..clock import utcnow
 from ..language import current_language
 from ..links import address_per_id
-from ..models import Episode, Question
+from ..models import Episode
 from ..timefmt import timestamp_fr
 from ..vocabulary import FateAction, QuestionStatus
 from .review import RowDetails
@@ -40,7 +41,7 @@ _OPEN, _CLOSE = "\ue000", "\ue001"
 OWN = {"own": True}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ReviewRow:
     """What one row of the review list shows. The template may test the fields that are not
     OWN (they make the row's kind), and only print the own ones or test if they are empty."""
@@ -97,22 +98,38 @@ def _marker(name: str) -> str:
     return f"{_OPEN}{name}{_CLOSE}"
 
 
-def _cut(drawing: str, names: list[str]) -> str:
-    """A drawing with markers as a format string: each marker becomes the place of its
-    value among `names` (a marker of any other name is a mistake: KeyError)."""
+@dataclass(frozen=True)
+class _Drawing:
+    """A drawing cut at its markers: text, a value, text, a value… text."""
+
+    #: the texts, with a free place between each two
+    parts: list[str]
+    #: for each free place, which of the values goes there
+    places: list[int]
+
+    def fill(self, values: list[str]) -> Markup:
+        """The drawing with these values (escaped already) in their places."""
+        parts = self.parts.copy()
+        parts[1::2] = [values[n] for n in self.places]
+        return Markup("".join(parts))  # noqa: S704 (the template's drawing, values escaped)
+
+
+def _cut(drawing: str, names: list[str]) -> _Drawing:
+    """A drawing with markers, cut at them: each marker is the place of its value among
+    `names` (a marker of any other name is a mistake: KeyError)."""
     head, *rest = drawing.split(_OPEN)
-    places = {name: n for n, name in enumerate(names)}
-    parts = [head.replace("{", "{{").replace("}", "}}")]
+    index = {name: n for n, name in enumerate(names)}
+    parts, places = [head], []
     for piece in rest:
         name, _, tail = piece.partition(_CLOSE)
-        parts.append(f"{{{places[name]}}}")
-        parts.append(tail.replace("{", "{{").replace("}", "}}"))
-    return "".join(parts)
+        places.append(index[name])
+        parts += ("", tail)
+    return _Drawing(parts, places)
 
 
 #: the kinds drawn by each version of the row template (a new one when it is reloaded),
 #: per language; there are at most a few hundred kinds, but a cap keeps that a fact
-_DRAWINGS: weakref.WeakKeyDictionary[Template, dict[tuple[Hashable, ...], str]] = (
+_DRAWINGS: weakref.WeakKeyDictionary[Template, dict[tuple[Hashable, ...], _Drawing]] = (
     weakref.WeakKeyDictionary()
 )
 MAX_KINDS = 1024
@@ -135,8 +152,7 @@ class RowDrawer:
             drawn = self.template.module.question_row(row.marked())
             drawing = self.drawings[key] = _cut(str(drawn), _OWN)
         # Each value escaped as {{ }} would (Markup as it is).
-        values = map(escape, _own_values(row))
-        return Markup(drawing.format(*values))  # noqa: S704 (the template's drawing, values escaped)
+        return drawing.fill([escape(value) for value in _own_values(row)])
 
 
 @dataclass
@@ -154,7 +170,7 @@ class RowMaker:
     panel: Callable[[int], str] = field(init=False)
     undo: Callable[[int], str] = field(init=False)
     theme_urls: dict[int, str] = field(default_factory=dict)
-    theme_drawings: dict[tuple[int, ...], str] = field(default_factory=dict)
+    theme_drawings: dict[tuple[int, ...], _Drawing] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         slug = self.episode.slug
@@ -169,13 +185,12 @@ class RowMaker:
         self.macros = current_app.jinja_env.get_template(FATE_TEMPLATE).module
         self.undo_open = utcnow() < self.episode.starts_at
 
-    def row(self, question: Question, details: RowDetails) -> ReviewRow:
-        """One row."""
+    def row(self, question: sa.Row, details: RowDetails) -> ReviewRow:
+        """One row, from a row of review.LISTED."""
         qid = question.id
         status = question.status
         panel_url = self.panel(qid)
         saved_note = question.note or ""
-        attendee = question.attendee
         return ReviewRow(
             status=status,
             published=question.published,
@@ -189,8 +204,8 @@ class RowMaker:
             created_iso=question.created_at.isoformat(),
             created_text=timestamp_fr(question.created_at),
             text=question.text,
-            author=attendee.full_name,
-            organisation=attendee.organisation,
+            author=f"{question.first_name} {question.last_name}",
+            organisation=question.organisation,
             note=saved_note,
             note_preview=do_truncate(current_app.jinja_env, saved_note, NOTE_PREVIEW, end="…"),
             fate=self._fate(question, details),
@@ -203,7 +218,7 @@ class RowMaker:
             csrf=self.csrf,
         )
 
-    def _fate(self, question: Question, details: RowDetails) -> Markup:
+    def _fate(self, question: sa.Row, details: RowDetails) -> Markup:
         # Most rows are new or retained, untouched by merges: no macro call for them.
         if (
             question.status.direct
@@ -230,11 +245,11 @@ class RowMaker:
                 SimpleNamespace(themes=details.themes), self.episode, _marker("id"), self.theme_urls
             )
             drawing = self.theme_drawings[key] = _cut(str(drawn), ["id"])
-        return Markup(drawing.format(qid))  # noqa: S704 (the template's drawing, and a number)
+        return drawing.fill([str(qid)])
 
 
 def review_rows(
-    questions: Iterable[Question],
+    questions: Iterable[sa.Row],
     details: dict[int, RowDetails],
     episode: Episode,
     back: str | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Response, render_template, request, url_for
@@ -19,6 +20,7 @@ from ..forms import NoteForm
 from ..review import (
     ReviewFilters,
     ReviewPage,
+    listed_question,
     new_questions_since,
     question_with_author,
     review_page,
@@ -79,7 +81,7 @@ def note(slug: str, question_id: int) -> Response:
             back_to(url_for(".review", slug=slug)),
             form.note.errors[0],
             category="error",
-            fragment=lambda: _row(episode, question_or_404(question_id, episode), "", form, 422),
+            fragment=lambda: _row(episode, question_id, "", form, 422),
         )
     found(save_note, question_id, episode.id, form.note.data or "", me())
     message = f"Note de la question n° {question_id} enregistrée."
@@ -87,10 +89,11 @@ def note(slug: str, question_id: int) -> Response:
 
 
 def question_or_404(question_id: int, episode: Episode) -> Question:
-    question = question_with_author(question_id, episode.id)
-    if question is None:
-        refuse(404, "Cette question n’existe pas ou plus.")
-    return question
+    return question_with_author(question_id, episode.id) or _missing()
+
+
+def _missing() -> NoReturn:
+    refuse(404, "Cette question n’existe pas ou plus.")
 
 
 def question_answer(episode: Episode, question_id: int, message: str) -> Response:
@@ -98,17 +101,18 @@ def question_answer(episode: Episode, question_id: int, message: str) -> Respons
     return after_post(
         back_to(url_for(".review", slug=episode.slug)),
         message,
-        fragment=lambda: _row(episode, question_or_404(question_id, episode), message),
+        fragment=lambda: _row(episode, question_id, message),
     )
 
 
 def _row(
     episode: Episode,
-    question: Question,
+    question_id: int,
     message: str,
     note_form: NoteForm | None = None,
     status: int = 200,
 ) -> Response:
+    question = listed_question(question_id, episode.id) or _missing()
     back = back_to(url_for(".review", slug=episode.slug))
     html = render_template(
         "facilitator/_question_updated.html",

@@ -1,0 +1,81 @@
+"""How transactions end (app/database.py): one that wrote is rolled back for real on any
+engine, and on PostgreSQL one that only read ends without making psycopg forget the
+statements it prepared (each request was planning every statement anew)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from app.extensions import db
+from app.models import Series
+
+PROBE = "SELECT count(*) FROM series WHERE slug = :slug"
+
+
+def _title(app: Flask) -> str:
+    with app.app_context():
+        return db.session.scalars(sa.select(Series.title)).one()
+
+
+def test_a_transaction_that_wrote_is_rolled_back_for_real(programme: Flask) -> None:
+    """Whatever way it wrote (the ORM, a statement, the driver's own text), a rollback
+    keeps none of it, even after reads in the same transaction."""
+    before = _title(programme)
+    writes = [
+        lambda: db.session.execute(sa.update(Series).values(title="Écrit puis annulé")),
+        lambda: db.session.connection().exec_driver_sql("UPDATE series SET title = 'annulé'"),
+        lambda: setattr(db.session.scalars(sa.select(Series)).one(), "title", "annulé"),
+    ]
+    for write in writes:
+        with programme.app_context():
+            db.session.scalar(sa.text(PROBE), {"slug": "x"})
+            write()
+            db.session.flush()
+            db.session.scalar(sa.text(PROBE), {"slug": "x"})
+            db.session.rollback()
+        assert _title(programme) == before
+
+
+def test_a_write_hidden_in_a_with_is_rolled_back(programme: Flask) -> None:
+    with programme.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has no UPDATE inside a WITH")
+        before = db.session.scalars(sa.select(Series.title)).one()
+        db.session.execute(
+            sa.text("WITH changed AS (UPDATE series SET title = 'x' RETURNING id) SELECT 1")
+        )
+        db.session.rollback()
+        assert db.session.scalars(sa.select(Series.title)).one() == before
+
+
+def test_a_read_that_failed_ends_cleanly(programme: Flask) -> None:
+    """A statement that fails leaves its transaction aborted: it is rolled back, and the
+    next request's reads work."""
+    with programme.app_context():
+        with pytest.raises(sa.exc.DBAPIError):
+            db.session.execute(sa.text("SELECT no_such_column FROM series"))
+        db.session.rollback()
+        assert db.session.scalar(sa.text(PROBE), {"slug": "x"}) == 0
+    assert _title(programme)
+
+
+def test_reads_keep_their_prepared_statements_from_one_request_to_the_next(
+    programme: Flask,
+) -> None:
+    """psycopg prepares a statement run five times on a connection, and forgets them all at
+    a ROLLBACK: a request that only read used to end in one, so nothing ever stayed
+    prepared. Now it ends in a COMMIT, and the statement stays prepared."""
+    with programme.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("psycopg's prepared statements")
+        db.engine.dispose()  # one connection, reused by each "request" below
+        for _ in range(8):
+            assert db.session.scalar(sa.text(PROBE), {"slug": "x"}) == 0
+            db.session.remove()  # the end of a request: the session closes
+        prepared = db.session.scalar(
+            sa.text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE :probe"),
+            {"probe": "SELECT count(*) FROM series WHERE slug = %"},
+        )
+        assert prepared == 1

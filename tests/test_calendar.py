@@ -114,3 +114,41 @@ def test_add_to_calendar_links(programme: Flask, client: FlaskClient) -> None:
     assert "https://outlook.live.com/calendar/0/deeplink/compose?" in body
     home = html.unescape(client.get("/").get_data(as_text=True))
     assert 'href="webcal://webinaires.example.org/cycle.ics"' in home
+
+
+def test_kept_calendars_and_links_follow_each_change_and_the_language(app: Flask) -> None:
+    """Each worker keeps the calendars and add-to-calendar links it made (the same for
+    everyone who follows the same episodes): an episode's change, or another language,
+    gives new ones, never the kept ones."""
+    from app.calendar.builder import calendar_links
+    from app.language import speaking
+    from app.mailing.notifications import my_calendar
+
+    content = read_content()
+    with app.app_context():
+        load_programme(content=content)
+
+    def made() -> tuple[str, str]:
+        with app.test_request_context():
+            episodes = list(db.session.scalars(sa.select(Episode).order_by(Episode.number)))
+            return my_calendar(episodes), calendar_links(episodes[0])["google"]
+
+    first = made()
+    assert made() == first
+    content["episodes"][0]["title"] = "Un titre tout neuf"
+    with app.app_context():
+        load_programme(content=content)
+    ics, google = made()
+    assert "Un titre tout neuf" in ics.replace("\r\n ", "")
+    assert parse_qs(urlsplit(google).query)["text"][0].endswith("Un titre tout neuf")
+    with app.app_context():
+        episode = db.session.scalars(sa.select(Episode).filter_by(number=1)).one()
+        episode.join_url = "https://visio.example.org/nouveau"
+        episode.sequence += 1
+        episode.updated_at = episode.updated_at.replace(year=2030)
+        db.session.commit()
+    assert "https://visio.example.org/nouveau" in made()[0].replace("\r\n ", "")
+    with app.test_request_context(), speaking("en"):
+        episodes = list(db.session.scalars(sa.select(Episode).order_by(Episode.number)))
+        english = my_calendar(episodes)
+    assert "/en/episodes/" in english and "/en/episodes/" not in made()[0]

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from email.utils import parseaddr
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import icalendar
 from flask import Response, current_app, request
 from flask_babel import gettext as _
 
+from ..language import current_language
 from ..links import episode_url, site_host, site_link
 from ..localized import localized
 from ..models import Episode
@@ -187,14 +190,59 @@ def outlook_link(episode: Episode, *, work_account: bool = True) -> str:
 
 
 def calendar_links(episode: Episode) -> dict[str, str]:
-    """Every way to add one episode to a calendar, and its page (pages and e-mails)."""
-    return {
-        "google": google_calendar_link(episode),
-        "outlook": outlook_link(episode, work_account=True),
-        "outlook_com": outlook_link(episode, work_account=False),
-        "ics": site_link("calendar.episode_ics", slug=episode.slug),
-        "page": episode_url(episode, external=True),
-    }
+    """Every way to add one episode to a calendar, and its page (pages and e-mails): kept
+    by each worker (a confirmation lists them for each episode followed, a fifth of its
+    time when they were made each time)."""
+
+    def make() -> dict[str, str]:
+        return {
+            "google": google_calendar_link(episode),
+            "outlook": outlook_link(episode, work_account=True),
+            "outlook_com": outlook_link(episode, work_account=False),
+            "ics": site_link("calendar.episode_ics", slug=episode.slug),
+            "page": episode_url(episode, external=True),
+        }
+
+    return dict(kept("links", [episode], make))
+
+
+#: calendars and links each worker keeps (a few KB each)
+MAX_KEPT = 128
+T = TypeVar("T")
+
+
+def kept(kind: str, episodes: Sequence[Episode], make: Callable[[], T], *more: Hashable) -> T:
+    """`make()`, made once per worker for these episodes as they are now, in the language
+    being written, and kept until one of them changes (or is among the least used)."""
+    cache: OrderedDict[tuple, Any] = current_app.extensions.setdefault(
+        "calendar_cache", OrderedDict()
+    )
+    key = (kind, current_language(), *more, *(_episode_key(episode) for episode in episodes))
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    value = cache[key] = make()
+    if len(cache) > MAX_KEPT:
+        cache.popitem(last=False)
+    return value
+
+
+def _episode_key(episode: Episode) -> tuple:
+    """What an episode's event and links are made of (its texts as one string: lists and
+    dicts are no keys; its updated_at alone would not do, two edits in one tick)."""
+    return (
+        episode.id,
+        episode.updated_at,
+        episode.sequence,
+        episode.slug,
+        episode.number,
+        episode.starts_at,
+        episode.duration_minutes,
+        episode.join_url,
+        episode.cancelled_at,
+        episode.cancel_reason,
+        repr((episode.title, episode.teaser, episode.cases, episode.speakers, episode.english)),
+    )
 
 
 def webcal_link(path: str) -> str:

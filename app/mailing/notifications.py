@@ -21,7 +21,7 @@ from flask import render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..calendar.builder import build_calendar, calendar_links, ics_bytes
+from ..calendar.builder import build_calendar, calendar_links, ics_bytes, kept
 from ..extensions import db
 from ..language import DEFAULT, PerLanguage, site_root, speaking
 from ..links import episode_url, site_link
@@ -67,11 +67,17 @@ def _unsubscribe_headers(unsubscribe_url: str) -> dict[str, str]:
 
 
 def my_calendar(episodes: Sequence[Episode], method: str = "PUBLISH") -> str:
-    """The attendee's .ics for these episodes, join links included."""
+    """The attendee's .ics for these episodes, join links included: the same for everyone
+    who follows them, so each worker keeps the last ones it made (building one was a third
+    of a confirmation's time)."""
     if not episodes:
         return ""
-    calendar = build_calendar(episodes, str(MY_CALENDAR), include_join_url=True, method=method)
-    return ics_bytes(calendar).decode("utf-8")
+
+    def make() -> str:
+        calendar = build_calendar(episodes, str(MY_CALENDAR), include_join_url=True, method=method)
+        return ics_bytes(calendar).decode("utf-8")
+
+    return kept("ics", episodes, make, method)
 
 
 def _render_both(template: str, **context: object) -> tuple[str, str]:

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, has_request_context, redirect, request
-from flask_babel import force_locale, get_locale, gettext
+from flask import Flask, current_app, g, has_request_context, redirect, request
+from flask_babel import force_locale, get_locale, get_translations, gettext
 
 T = TypeVar("T")
 
@@ -217,6 +217,24 @@ def _french_only_in_french() -> Any:
     return redirect(without_prefix(here))
 
 
+def _translations() -> Any:
+    """Flask-Babel's get_translations(), kept for the locale being written: for each word
+    of a template it looks the context up four times and names the locale again, 11 µs a
+    word (a programme page has a hundred). Flask-Babel keeps the locale on `g._flask_babel`
+    (force_locale swaps it there); should that change, this asks Flask-Babel each time."""
+    try:
+        state = g._flask_babel
+    except (AttributeError, RuntimeError):  # no word asked for yet, or outside any context
+        return get_translations()
+    locale = getattr(state, "babel_locale", None)
+    if locale is None:  # not chosen yet: Flask-Babel chooses it
+        return get_translations()
+    kept = getattr(state, "kept_translations", None)
+    if kept is None or kept[0] is not locale:
+        kept = state.kept_translations = (locale, get_translations())
+    return kept[1]
+
+
 def init_app(app: Flask) -> None:
     """Locale selection, the catalogues, template helpers and the address layer."""
     from .extensions import babel
@@ -226,6 +244,13 @@ def init_app(app: Flask) -> None:
     compile_catalogues(compiled_catalogues(app))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled_catalogues(app))
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Europe/Paris")
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.before_request(_french_only_in_french)
     app.jinja_env.globals.update(
         current_language=current_language,

@@ -204,6 +204,42 @@ def locust(hosts: list[str], people: Path, args: argparse.Namespace, prefix: Pat
         subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
+#: the machine's processes, by what they are (their command line holds the word)
+KINDS = ("gunicorn", "postgres", "locust", "nginx", "redis", "several_instances")
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far by every process on the machine, per kind (KINDS, else "other");
+    read twice, it says what each part cost during the run."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # ended meanwhile
+            continue
+        kind = next((k for k in KINDS if k in command), "other")
+        # utime and stime (fields 14 and 15 of stat)
+        used[kind] = used.get(kind, 0) + (int(fields[11]) + int(fields[12])) / tick
+        if stat.parent.name == str(os.getpid()):
+            # Locust has ended when this is read again: its time is this process's
+            # waited-for children's (cutime, cstime), the only ones during the run.
+            used["locust"] = used.get("locust", 0) + (int(fields[13]) + int(fields[14])) / tick
+    return used
+
+
+def print_cpu(before: dict[str, float], after: dict[str, float], requests: int) -> None:
+    """CPU per request during the run, per kind of process."""
+    spent = {kind: after.get(kind, 0) - before.get(kind, 0) for kind in after}
+    parts = ", ".join(
+        f"{kind} {seconds * 1000 / max(requests, 1):.1f}"
+        for kind, seconds in sorted(spent.items(), key=lambda item: -item[1])
+        if seconds > 0.05
+    )
+    print(f"CPU per request (ms, all processes of the machine, by kind): {parts}")
+
+
 def print_report(prefix: Path, sampler: ConnectionSampler) -> None:
     """The table: requests/s, p50/p95/p99 per step, errors; then the connections."""
     with Path(f"{prefix}_stats.csv").open() as handle:
@@ -227,6 +263,13 @@ def print_report(prefix: Path, sampler: ConnectionSampler) -> None:
         f"max {max(totals)}, median {statistics.median(totals):g}; "
         f"active at once: max {max(actives)}, median {statistics.median(actives):g}"
     )
+
+
+def requests_made(prefix: Path) -> int:
+    """How many requests Locust made (its aggregated line)."""
+    with Path(f"{prefix}_stats.csv").open() as handle:
+        rows = [row for row in csv.DictReader(handle) if row["Name"] == "Aggregated"]
+    return int(rows[0]["Request Count"]) if rows else 0
 
 
 def print_afterwards(database_url: str, mail: MailCounter) -> None:
@@ -301,11 +344,14 @@ def main() -> None:
         sampler = ConnectionSampler(server, "webinaires")
         sampler.start()
         prefix = folder / "run"
+        before = cpu_seconds()
         locust(hosts, people, args, prefix)
+        after = cpu_seconds()
         sampler.stopping.set()
         sampler.join()
         time.sleep(3)  # let the senders finish what the last requests queued
         print_report(prefix, sampler)
+        print_cpu(before, after, requests_made(prefix))
         print_afterwards(database_url, mail)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"Locust's CSV files and log: {folder}")

@@ -343,3 +343,20 @@ def test_wtforms_own_words_follow_the_page_language(app: Flask) -> None:
         with app.test_request_context("/", environ_base=environ, method="POST"):
             form = ConfirmForm()
             assert form.csrf_token.gettext("Not a valid choice.").startswith(expected), language
+
+
+def test_a_template_s_words_follow_each_change_of_language_within_a_request(app: Flask) -> None:
+    """Templates keep the words of the language being written (language._translations):
+    a mail in English inside a French page, then the page again, each in its own words."""
+    from app.language import ENVIRON_KEY, speaking
+
+    page = app.jinja_env.from_string("{{ _('S’inscrire') }}")
+    for asked in ("fr", "en"):
+        with app.test_request_context("/", environ_base={ENVIRON_KEY: asked}):
+            mine = page.render()
+            with speaking("en"):
+                english = page.render()
+            with speaking("fr"):
+                french = page.render()
+            assert (french, english) == ("S’inscrire", "Register")
+            assert page.render() == mine == (english if asked == "en" else french)

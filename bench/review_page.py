@@ -2,7 +2,9 @@
 
 Seeds a throwaway database (SQLite file by default, or BENCH_DATABASE_URL for PostgreSQL),
 logs in through the real form, then times the page through the Flask test client (whole
-request: routing, guard, queries, template) and counts its SQL statements. The questions
+request: routing, guard, queries, template) and counts its SQL statements. The variants are
+requested in turn (one of each, again and again), with the new-questions poll as the
+machine's floor. The questions
 have every fate (issue 10: merged ones, carried-over ones with their copy in episode 3,
 declined ones with a reason, written answers) and themes (12 for the cycle, most questions
 tagged with one or two).
@@ -221,28 +223,36 @@ def log_in(client) -> None:  # type: ignore[no-untyped-def]
     assert response.status_code == 303, response.status_code
 
 
-def measure(app, client, url: str, requests: int) -> tuple[list[float], int, int]:  # type: ignore[no-untyped-def]
-    """Times in ms, statements of one request, and the page size."""
+def statements_and_size(app, client, url: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Warm the page up (templates compiled, caches filled), then count the statements of
+    one request and the page's size."""
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
         statements.append(statement)
 
-    for _ in range(10):  # warm-up: templates compiled, caches filled
+    for _ in range(10):
         client.get(url)
     with app.app_context():
         engine = db.engine
     sa.event.listen(engine, "before_cursor_execute", count)
     response = client.get(url)
     sa.event.remove(engine, "before_cursor_execute", count)
-    assert response.status_code == 200, (url, response.status_code)
+    assert response.status_code < 300, (url, response.status_code)
     queries = len([s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "PRAGMA"))])
-    times = []
+    return queries, len(response.get_data())
+
+
+def timed_in_turn(client, urls: list[str], requests: int) -> list[list[float]]:  # type: ignore[no-untyped-def]
+    """Times in ms of `requests` requests of each address, taken in turn (one of each, again
+    and again): the machine's ups and downs fall on every variant alike."""
+    times: list[list[float]] = [[] for _ in urls]
     for _ in range(requests):
-        start = time.perf_counter()
-        client.get(url)
-        times.append((time.perf_counter() - start) * 1000)
-    return times, queries, len(response.get_data())
+        for n, url in enumerate(urls):
+            start = time.perf_counter()
+            client.get(url)
+            times[n].append((time.perf_counter() - start) * 1000)
+    return times
 
 
 def main() -> None:
@@ -265,20 +275,25 @@ def main() -> None:
     client = app.test_client()
     log_in(client)
     base = f"/animation/episodes/{slug}/questions"
+    variants = [
+        ("by votes, page 1 (default)", base),
+        ("status nouvelle, page 1", base + "?statut=nouvelle"),
+        ("newest first, page 1", base + "?tri=recentes"),
+        ("by votes, page 100 (offset 4950)", base + "?page=100"),
+        ("text search 'mobiliser'", base + "?q=mobiliser"),
+        ("status fusionnée (merged)", base + "?statut=fusionnee"),
+        ("theme 'Thème 1' (≈ 1 question in 11)", base + "?theme=2"),
+        ("theme 'Thème 1' + search", base + "?theme=2&q=mobiliser"),
+        # The machine's floor: the same stack and guard, one count, no page (how fast the
+        # machine is at the moment: its speed varies by a third from one hour to the next).
+        ("floor: the new-questions poll", base + "/nouvelles?apres=0"),
+    ]
+    shapes = [statements_and_size(app, client, url) for _, url in variants]
+    times = timed_in_turn(client, [url for _, url in variants], args.requests)
     print(f"{'variant':<38} {'p50 ms':>7} {'p90 ms':>7} {'queries':>8} {'KB':>5}")
-    for label, query in [
-        ("by votes, page 1 (default)", ""),
-        ("status nouvelle, page 1", "?statut=nouvelle"),
-        ("newest first, page 1", "?tri=recentes"),
-        ("by votes, page 100 (offset 4950)", "?page=100"),
-        ("text search 'mobiliser'", "?q=mobiliser"),
-        ("status fusionnée (merged)", "?statut=fusionnee"),
-        ("theme 'Thème 1' (≈ 1 question in 11)", "?theme=2"),
-        ("theme 'Thème 1' + search", "?theme=2&q=mobiliser"),
-    ]:
-        times, queries, size = measure(app, client, base + query, args.requests)
-        p50 = statistics.median(times)
-        p90 = statistics.quantiles(times, n=10)[-1]
+    for (label, _), (queries, size), taken in zip(variants, shapes, times, strict=True):
+        p50 = statistics.median(taken)
+        p90 = statistics.quantiles(taken, n=10)[-1]
         print(f"{label:<38} {p50:7.1f} {p90:7.1f} {queries:8d} {size / 1024:5.0f}")
     with app.app_context():
         db.engine.dispose()

@@ -128,11 +128,12 @@ def _cut(drawing: str, names: list[str]) -> _Drawing:
 
 
 #: the kinds drawn by each version of the row template (a new one when it is reloaded),
-#: per language; there are at most a few hundred kinds, but a cap keeps that a fact
+#: per language; a page holds about twenty kinds, a day of reviewing some dozens more: a cap
+#: keeps the memory they take (about 10 KB each) small whatever happens
 _DRAWINGS: weakref.WeakKeyDictionary[Template, dict[tuple[Hashable, ...], _Drawing]] = (
     weakref.WeakKeyDictionary()
 )
-MAX_KINDS = 1024
+MAX_KINDS = 256
 
 
 class RowDrawer:

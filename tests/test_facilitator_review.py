@@ -520,3 +520,36 @@ def test_a_row_drawn_from_its_kind_is_the_row_drawn_alone(
     assert "<script>alert" not in page
     assert page.count(str(escape(hostile))) == 8
     assert page.count("Ville &lt;&amp;&gt; {1}") == 24
+
+
+def test_theme_names_are_shown_as_written_whatever_their_characters(
+    facilitator_client: FlaskClient, programme: Flask, make_attendee, make_question
+) -> None:
+    """Theme tags are drawn once a page per set of themes, their names filled in: a name
+    holding the drawing's own marker characters (pasted from a PDF) is shown as written,
+    and the page still answers."""
+    from app.models import QuestionTheme, Series, Theme
+
+    attendee, _ = make_attendee()
+    ids = [make_question(f"Question {n}", attendee_id=attendee) for n in range(3)]
+    names = ["Budget \ue000 2027", "\ue000id\ue001", "Jeunesse <b>&</b>"]
+    with programme.app_context():
+        series_id = db.session.scalars(sa.select(Series.id)).one()
+        themes = [Theme(series_id=series_id, name=name, key=name.lower()) for name in names]
+        db.session.add_all(themes)
+        db.session.flush()
+        for question_id in ids:
+            for theme in themes:
+                db.session.add(QuestionTheme(question_id=question_id, theme_id=theme.id))
+        db.session.commit()
+    response = facilitator_client.get(REVIEW)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    for question_id in ids:
+        tags = re.search(
+            rf'<ul class="theme-tags" aria-label="Thèmes de la question n° {question_id}">.*?</ul>',
+            page,
+            re.S,
+        ).group(0)
+        shown = [html.unescape(name) for name in re.findall(r"<a [^>]*>([^<]*)</a>", tags)]
+        assert sorted(shown) == sorted(names)

@@ -7,6 +7,7 @@ import functools
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, TypeVar
@@ -208,6 +209,7 @@ def calendar_links(episode: Episode) -> dict[str, str]:
 
 #: calendars and links each worker keeps (a few KB each)
 MAX_KEPT = 128
+_MISSING = object()
 T = TypeVar("T")
 
 
@@ -218,12 +220,19 @@ def kept(kind: str, episodes: Sequence[Episode], make: Callable[[], T], *more: H
         "calendar_cache", OrderedDict()
     )
     key = (kind, current_language(), *more, *(_episode_key(episode) for episode in episodes))
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
+    # The request's thread and the background sender share the cache: each step is one
+    # operation on the dict, and one that finds the key gone meanwhile goes on.
+    value = cache.get(key, _MISSING)
+    if value is not _MISSING:
+        with suppress(KeyError):
+            cache.move_to_end(key)
+        return value
     value = cache[key] = make()
-    if len(cache) > MAX_KEPT:
-        cache.popitem(last=False)
+    while len(cache) > MAX_KEPT:
+        try:
+            cache.popitem(last=False)
+        except KeyError:
+            break
     return value
 
 

@@ -231,10 +231,12 @@ class RowMaker:
         return self.macros.fate_line(question, details, self.episode)
 
     def _themes(self, qid: int, details: RowDetails) -> Markup:
-        """The theme links, drawn once a page for each set of themes."""
+        """The theme links, drawn once a page for each set of themes; their names are
+        filled in like the row's values (a name is the facilitators' text: never cut)."""
         if not details.themes:
             return Markup()
         key = tuple(theme.id for theme in details.themes)
+        names = [f"name{n}" for n in range(len(details.themes))]
         drawing = self.theme_drawings.get(key)
         if drawing is None:
             for theme in details.themes:
@@ -242,11 +244,15 @@ class RowMaker:
                     self.theme_urls[theme.id] = url_for(
                         "facilitator.review", slug=self.episode.slug, theme=theme.id
                     )
+            marked = [
+                SimpleNamespace(id=theme.id, name=_marker(name))
+                for theme, name in zip(details.themes, names, strict=True)
+            ]
             drawn = self.macros.theme_tags(
-                SimpleNamespace(themes=details.themes), self.episode, _marker("id"), self.theme_urls
+                SimpleNamespace(themes=marked), self.episode, _marker("id"), self.theme_urls
             )
-            drawing = self.theme_drawings[key] = _cut(str(drawn), ["id"])
-        return drawing.fill([str(qid)])
+            drawing = self.theme_drawings[key] = _cut(str(drawn), ["id", *names])
+        return drawing.fill([str(qid), *(escape(theme.name) for theme in details.themes)])
 
 
 def review_rows(

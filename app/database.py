@@ -71,7 +71,9 @@ def _keep_prepared_statements(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _on_statement(conn: sa.Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-        # Anything but a plain SELECT may write (a WITH may hold an UPDATE).
+        # Anything but a plain SELECT may write (a WITH may hold an UPDATE). A SELECT that
+        # writes (a function that changes rows, pg_notify, set_config) would be committed
+        # rather than rolled back: the site sends none, and must not without marking it here.
         if statement.lstrip()[:6].upper() != "SELECT":
             conn.connection.info[_WROTE] = True
 

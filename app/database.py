@@ -13,7 +13,6 @@ from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import sqlalchemy as sa
-from psycopg.pq import TransactionStatus
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -62,6 +61,9 @@ def _keep_prepared_statements(engine: sa.Engine) -> None:
     statement at a ROLLBACK; every request that only reads ends in one (the session
     closing), so each of its statements was planned anew: 2.5 ms of the review page's
     text search, a third of its time on the server."""
+    # Imported here: a site on SQLite never loads psycopg (5 MB of each worker's memory).
+    from psycopg.pq import TransactionStatus
+
     dialect = engine.dialect
     roll_back = dialect.do_rollback
 

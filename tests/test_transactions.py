@@ -4,6 +4,8 @@ statements it prepared (each request was planning every statement anew)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -79,3 +81,29 @@ def test_reads_keep_their_prepared_statements_from_one_request_to_the_next(
             {"probe": "SELECT count(*) FROM series WHERE slug = %"},
         )
         assert prepared == 1
+
+
+def test_a_site_on_sqlite_never_loads_the_postgresql_driver(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """psycopg costs each worker 5 MB of its 100 MB budget: only a site on PostgreSQL loads
+    it (the prepared statements' set-up imports it there, and only there)."""
+    import subprocess
+    import sys
+
+    program = (
+        "import sys\n"
+        "from app import create_app\n"
+        f"app = create_app({{'SECRET_KEY': 'x' * 40, 'SQLALCHEMY_DATABASE_URI':"
+        f" 'sqlite:///{tmp_path}/site.sqlite3'}})\n"
+        "with app.app_context():\n"
+        "    from app.extensions import db\n"
+        "    db.engine.connect().close()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('psycopg')))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout.strip()
+    assert loaded == "[]"

@@ -236,9 +236,9 @@ class RowMaker:
         if not details.themes:
             return Markup()
         key = tuple(theme.id for theme in details.themes)
-        names = [f"name{n}" for n in range(len(details.themes))]
         drawing = self.theme_drawings.get(key)
         if drawing is None:
+            names = [f"name{n}" for n in range(len(details.themes))]
             for theme in details.themes:
                 if theme.id not in self.theme_urls:
                     self.theme_urls[theme.id] = url_for(

@@ -7,7 +7,7 @@ front of Flask answers them from memory (and answers conditional requests with 3
 - Keyed on what the answer varies on: the path and query, htmx's request headers (a page and
   its fragment share their address), and the language (its `/en` prefix, in SCRIPT_NAME).
 - Kept while the content's version is the same: the programme (series and episodes), the
-  questions and votes of every episode, and the seats taken where there is a capacity,
+  seats taken where there is a capacity, and for an episode's page its questions and votes,
   re-read from the database at most every PROGRAMME_SNAPSHOT_SECONDS by each worker (at
   once for changes made in that worker), and until the next start or end of an episode
   (pages show each episode's state).
@@ -33,6 +33,8 @@ from .programme.snapshot import ProgrammeSnapshot, fresh_snapshot, programme_sna
 SHARED = re.compile(
     r"^/(?:|cycle\.ics|confidentialite|accessibilite|donnees-ouvertes|episodes/[\w-]{1,80}(?:\.ics)?)$"
 )
+#: an episode's page: the only shared page that shows questions and votes
+EPISODE_PAGE = re.compile(r"^/episodes/([\w-]{1,80})$")
 #: request headers the answers vary on (a page and its htmx fragments share an address)
 KEYED_HEADERS = (
     "HTTP_HX_REQUEST",
@@ -84,7 +86,7 @@ class SharedPageCache:
         if (
             snapshot is not None
             and entry is not None
-            and entry.version == _version(self.app, snapshot)
+            and entry.version == _version(self.app, snapshot, environ.get("PATH_INFO", ""))
             and _fresh(entry, now)
         ):
             self.entries.move_to_end(key)
@@ -99,7 +101,7 @@ class SharedPageCache:
                 snapshot = None
             if snapshot is None:
                 return self.wsgi_app(environ, start_response)
-            version = _version(self.app, snapshot)
+            version = _version(self.app, snapshot, environ.get("PATH_INFO", ""))
             if entry is not None and entry.version == version and _fresh(entry, now):
                 self.entries.move_to_end(key)
                 return self._answer(entry, environ, start_response)
@@ -185,9 +187,13 @@ class SharedPageCache:
 _BODY_HEADERS = {"content-length", "content-type", "content-disposition"}
 
 
-def _version(app: Flask, snapshot: ProgrammeSnapshot) -> tuple:
-    """What the shared pages depend on: the templates, the programme, its questions."""
-    return (app.config["BUILD_ID"], snapshot.version, snapshot.questions)
+def _version(app: Flask, snapshot: ProgrammeSnapshot, path: str) -> tuple:
+    """What a shared page depends on: the templates, the programme, and for an episode's
+    page its questions and votes. The other pages show none: a question asked or a vote
+    given anywhere does not make every worker render them again."""
+    episode_page = EPISODE_PAGE.match(path)
+    questions = snapshot.questions_of(episode_page[1]) if episode_page else ()
+    return (app.config["BUILD_ID"], snapshot.version, questions)
 
 
 def _fresh(entry: Entry, now: datetime) -> bool:

@@ -88,6 +88,33 @@ def test_a_vote_shows_at_once_on_the_shared_page(
     assert "1 vote" in after.get_data(as_text=True)
 
 
+def test_a_vote_leaves_the_pages_that_do_not_show_it_in_the_cache(
+    programme: Flask, client: FlaskClient, make_attendee
+) -> None:
+    # Under load a question or a vote comes every second: `/`, the calendars and the other
+    # episodes' pages, which show none of them, stay kept (they were rendered again after
+    # every one of them).
+    programme.config["PROGRAMME_SNAPSHOT_SECONDS"] = 2  # as deployed
+    author, _ = make_attendee(email="auteur@example.org")
+    voter, _ = make_attendee(email="votant@example.org")
+    question_id = add_question(programme, author, number=2, text="Une question publiée ?")
+    publish(programme, question_id)
+    anonymous = programme.test_client()
+    others = ("/", "/cycle.ics", "/episodes/budget-participatif.ics", "/episodes/api")
+    for url in (*others, EPISODE):
+        anonymous.get(url)
+    sign_in_as(client, voter)
+    token = csrf_from(client.get(EPISODE).get_data(as_text=True))
+    client.post(f"/questions/{question_id}/vote", data={"csrf_token": token, "action": "soutenir"})
+    for url in others:
+        assert anonymous.get(url).headers["X-Cache"] == "hit", url
+    after = anonymous.get(EPISODE)  # the episode of the question
+    assert after.headers["X-Cache"] == "miss"
+    assert "1 vote" in after.get_data(as_text=True)
+    add_question(programme, author, number=7, text="Une autre, ailleurs ?")
+    assert anonymous.get(EPISODE).headers["X-Cache"] == "hit"
+
+
 def test_another_workers_change_shows_within_the_snapshot_delay(
     programme: Flask, client: FlaskClient, make_attendee
 ) -> None:

@@ -45,6 +45,12 @@ class ProgrammeSnapshot:
             for episode_id, start, end in self.times
         )
 
+    def questions_of(self, slug: str) -> tuple:
+        """The questions' version of the episode with this slug (what its page shows of
+        them); the whole programme's for a slug it does not know."""
+        slugs = [episode[1] for episode in self.version[2]] if self.version else []
+        return self.questions[slugs.index(slug)] if slug in slugs else self.questions
+
     def places_left(self) -> dict[int, int]:
         """Per episode with a capacity: its seats still free (0 when full)."""
         return dict(self.seats)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -137,6 +138,33 @@ def _seats_of_each_episode() -> sa.Subquery:
     )
 
 
+@cache
+def _snapshot_statement() -> sa.Select:
+    """What a snapshot reads, in one statement (made once: it has no parameter, and making
+    its subqueries again was a third of its time)."""
+    questions, seated = _questions_of_each_episode(), _seats_of_each_episode()
+    return (
+        sa.select(
+            Series.id,
+            Series.updated_at,
+            Episode.id,
+            Episode.slug,
+            Episode.starts_at,
+            Episode.duration_minutes,
+            Episode.updated_at,
+            Episode.replay_url != "",
+            Episode.cancelled_at,
+            questions.c["count", "changed", "votes", "placed"],
+            Episode.capacity,
+            seated.c.seated,
+        )
+        .join(Episode, Episode.series_id == Series.id)
+        .outerjoin(questions, questions.c.episode_id == Episode.id)
+        .outerjoin(seated, seated.c.episode_id == Episode.id)
+        .order_by(Series.id, Episode.number)
+    )
+
+
 def fresh_snapshot(app: Flask, now: datetime) -> ProgrammeSnapshot | None:
     """The worker's snapshot if it is recent enough to trust (no app context needed)."""
     snapshot: ProgrammeSnapshot | None = app.extensions.get("programme_snapshot", {}).get(
@@ -160,27 +188,7 @@ def programme_snapshot(now: datetime | None = None) -> ProgrammeSnapshot | None:
     snapshot = fresh_snapshot(app, now)
     if snapshot is not None:
         return snapshot
-    questions, seated = _questions_of_each_episode(), _seats_of_each_episode()
-    rows = db.session.execute(
-        sa.select(
-            Series.id,
-            Series.updated_at,
-            Episode.id,
-            Episode.slug,
-            Episode.starts_at,
-            Episode.duration_minutes,
-            Episode.updated_at,
-            Episode.replay_url != "",
-            Episode.cancelled_at,
-            questions.c["count", "changed", "votes", "placed"],
-            Episode.capacity,
-            seated.c.seated,
-        )
-        .join(Episode, Episode.series_id == Series.id)
-        .outerjoin(questions, questions.c.episode_id == Episode.id)
-        .outerjoin(seated, seated.c.episode_id == Episode.id)
-        .order_by(Series.id, Episode.number)
-    ).all()
+    rows = db.session.execute(_snapshot_statement()).all()
     if not rows:
         store.pop("snapshot", None)
         return None

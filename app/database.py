@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import sqlite3
 import threading
 import time
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +28,7 @@ def configure_engine(engine: sa.Engine, busy_timeout_ms: int = 5000) -> None:
     """
     if engine.dialect.name == "postgresql":
         _keep_prepared_statements(engine)
+        _reads_outside_transactions(engine)
     if engine.dialect.name != "sqlite":
         return
 
@@ -95,6 +98,71 @@ def _keep_prepared_statements(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "commit")
     def _on_commit(conn: sa.Connection) -> None:
         conn.connection.info.pop(_WROTE, None)
+
+
+#: a SELECT that takes row locks: they last only as long as the transaction holding them
+_LOCKING = re.compile(r"\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=2048)
+def _needs_transaction(statement: str) -> bool:
+    """Anything but a plain SELECT may write (a WITH may hold an UPDATE); a SELECT … FOR
+    UPDATE locks rows, which only a transaction keeps locked. (The site's statements are
+    a few hundred texts: each is looked at once.)"""
+    return statement.lstrip()[:6].upper() != "SELECT" or bool(_LOCKING.search(statement))
+
+
+def _reads_outside_transactions(engine: sa.Engine) -> None:
+    """On PostgreSQL, a statement that only reads runs on its own (psycopg's autocommit): a
+    request that only reads sends no BEGIN and no COMMIT, two round trips of its five to
+    seven, each a wait for the server (a third of a worker's time under load). What reads
+    see is the same: under READ COMMITTED each statement already reads a snapshot of its
+    own. A real transaction starts before the first statement that may write or lock rows,
+    and at the start of every write() block (its reads and writes are one); once it is
+    committed or rolled back, the connection reads on its own again."""
+    from psycopg import ServerCursor
+    from psycopg.pq import TransactionStatus
+
+    idle = TransactionStatus.IDLE
+
+    def transaction(dbapi_connection: Any) -> None:
+        if dbapi_connection.autocommit:  # idle: never inside a transaction
+            dbapi_connection.autocommit = False
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.autocommit = True
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        if conn.get_execution_options().get("sqlite_begin") == "IMMEDIATE":  # write()
+            transaction(conn.connection.dbapi_connection)
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _on_statement(conn: sa.Connection, cursor: Any, statement: str, *_args: Any) -> None:
+        # A read streamed through a server-side cursor (an export) needs a transaction too;
+        # a connection asked for AUTOCOMMIT (VACUUM) keeps it.
+        if (_needs_transaction(statement) or isinstance(cursor, ServerCursor)) and (
+            conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
+        ):
+            transaction(conn.connection.dbapi_connection)
+
+    def then_read_alone(end: Any) -> Any:
+        def ended(connection: Any) -> None:
+            end(connection)
+            dbapi_connection = connection.dbapi_connection
+            if (
+                dbapi_connection is not None
+                and not dbapi_connection.autocommit
+                and dbapi_connection.info.transaction_status == idle  # not a broken one
+            ):
+                dbapi_connection.autocommit = True
+
+        return ended
+
+    dialect = engine.dialect
+    dialect.do_commit = then_read_alone(dialect.do_commit)  # type: ignore[method-assign]
+    dialect.do_rollback = then_read_alone(dialect.do_rollback)  # type: ignore[method-assign]
 
 
 class WriterQueue:

@@ -107,3 +107,78 @@ def test_a_site_on_sqlite_never_loads_the_postgresql_driver(tmp_path) -> None:  
         cwd=Path(__file__).resolve().parents[1],
     ).stdout.strip()
     assert loaded == "[]"
+
+
+# ---------------------------------------------------------------- reads outside transactions
+def _postgresql_only() -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's reads run outside transactions (psycopg's autocommit)")
+
+
+def _state_of(backend: int) -> str:
+    """What the server says this connection is doing, seen from another connection."""
+    with db.engine.connect() as other:
+        state = other.scalar(
+            sa.text("SELECT state FROM pg_stat_activity WHERE pid = :pid"), {"pid": backend}
+        )
+        other.rollback()
+        return state
+
+
+def test_a_read_leaves_no_transaction_open_on_the_server(programme: Flask) -> None:
+    """A request that only reads sends no BEGIN and no COMMIT (two round trips of its five
+    to seven), and leaves no connection "idle in transaction" while it renders; after a
+    write is committed, reads run alone again."""
+    with programme.app_context():
+        _postgresql_only()
+        backend = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+        assert db.session.scalar(sa.text(PROBE), {"slug": "x"}) == 0
+        assert _state_of(backend) == "idle"
+        db.session.execute(sa.update(Series).values(title=Series.title))
+        assert _state_of(backend) == "idle in transaction"  # a write: a real transaction
+        db.session.commit()
+        backend = db.session.scalar(sa.text("SELECT pg_backend_pid()"))  # maybe another one
+        assert db.session.scalar(sa.text(PROBE), {"slug": "x"}) == 0
+        assert _state_of(backend) == "idle"
+
+
+def test_a_write_block_is_one_transaction_from_its_first_read(programme: Flask) -> None:
+    """write() reads what it relies on, then writes: one transaction from its start, so an
+    error after a write keeps nothing of the block."""
+    from app.database import write
+
+    before = _title(programme)
+    with programme.app_context():
+        _postgresql_only()
+        with pytest.raises(RuntimeError), write():
+            backend = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+            assert _state_of(backend) == "idle in transaction"  # from the block's first read
+            db.session.execute(sa.update(Series).values(title="Premier"))
+            db.session.execute(sa.update(Series).values(title="Second"))
+            raise RuntimeError("une erreur après les écritures")
+    assert _title(programme) == before
+
+
+def test_rows_locked_by_a_read_stay_locked_until_the_transaction_ends(
+    programme: Flask,
+) -> None:
+    """SELECT … FOR UPDATE is a read that locks: it starts a transaction, which holds the
+    lock (run alone, the lock would be released as soon as it was taken)."""
+    with programme.app_context():
+        _postgresql_only()
+        db.session.execute(sa.select(Series.id).with_for_update()).all()
+        with db.engine.connect() as other, pytest.raises(sa.exc.OperationalError):
+            other.execute(sa.select(Series.id).with_for_update(nowait=True)).all()
+        db.session.rollback()
+        with db.engine.connect() as other:
+            assert other.execute(sa.select(Series.id).with_for_update(nowait=True)).all()
+            other.rollback()
+
+
+def test_a_connection_asked_for_autocommit_keeps_it(programme: Flask) -> None:
+    """VACUUM cannot run in a transaction: a connection that asks for AUTOCOMMIT gets it
+    (the review bench vacuums its database)."""
+    with programme.app_context():
+        _postgresql_only()
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM series")

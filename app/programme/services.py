@@ -6,6 +6,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -85,14 +86,20 @@ def episode_or_404(slug: str) -> Episode:
     return episode
 
 
-def _read_programme_view() -> ProgrammeView | None:
-    statement = (
+@cache
+def _programme_statement() -> sa.Select:
+    """The episodes with their series, in order (made once: it has no parameter, and making
+    it again cost each request a tenth of a millisecond)."""
+    return (
         sa.select(Episode)
         .join(Episode.series)
         .options(contains_eager(Episode.series))
         .order_by(Series.id, Episode.number)
     )
-    episodes = list(db.session.scalars(statement).unique())
+
+
+def _read_programme_view() -> ProgrammeView | None:
+    episodes = list(db.session.scalars(_programme_statement()).unique())
     if not episodes:
         series = db.session.scalars(sa.select(Series).order_by(Series.id).limit(1)).first()
         return ProgrammeView(series, []) if series else None

@@ -2,9 +2,10 @@
 
 Starts everything itself and stops it by the PIDs it started: a PostgreSQL cluster of its
 own (default durability: fsync and synchronous commit on), redis-server (rate limits), an
-SMTP server in this process (aiosmtpd: the instances' background senders deliver for real),
-two gunicorn instances of two workers each (two "machines"), and nginx in front when it is
-installed (else Locust sends each person's requests alternately to both instances). Then
+SMTP server in this process (aiosmtpd: the instances' senders deliver for real), two
+gunicorn instances of two workers each (two "machines"), each with a sender of its own
+(`flask outbox work`, as README's "Several instances" deploys it; `--senders workers`: the
+workers' background senders instead), and nginx in front when it is installed (else Locust sends each person's requests alternately to both instances). Then
 Locust, headless, drives the journey of bench/locustfile.py while this process samples the
 database's connections (pg_stat_activity) twice a second.
 
@@ -13,7 +14,7 @@ and the database hold afterwards (no duplicate). Run it when the machine is quie
 prints the load average before and after.
 
     python bench/several_instances.py [--users 200] [--spawn-rate 50] [--run-time 60s]
-        [--think 1,3] [--no-nginx]
+        [--think 1,3] [--no-nginx] [--senders own|workers]
 
 Needs the `bench` extra (`pip install -e ".[bench]"`: locust, aiosmtpd), PostgreSQL and
 redis-server (`apt-get install -y postgresql redis-server`), nginx optionally
@@ -35,8 +36,9 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -54,6 +56,7 @@ from tests.support.processes import (  # noqa: E402
     postgres_programs,
     redis_server,
     site_instance,
+    stop,
 )
 
 #: people who come back through their personal link, and authors of published questions
@@ -177,6 +180,21 @@ class ConnectionSampler(threading.Thread):
                 self.samples.append((total, active))
 
 
+@contextmanager
+def own_sender(env: dict[str, str]) -> Iterator[None]:
+    """One machine's sender of its own, `flask outbox work`, behind the workers (`nice`),
+    stopped as a service manager stops it (SIGTERM: the pass in hand ends first). Measured
+    alternately, 3 runs each, p95 of all steps: 73, 120, 80 ms niced; 230, 330, 160 ms not
+    (its bursts of mail then compete with the requests); 140, 260, 290 ms with the workers'
+    background senders."""
+    command = ["nice", "-n", "10", str(BIN / "flask"), "--app", "wsgi", "outbox", "work"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        stop(process)
+
+
 def warm_up(instances: list[str], people: Path) -> None:
     """Open each page kind a few times at once on every instance, as a deployment's checks
     would: every worker has compiled its templates and started its sender before the run."""
@@ -204,8 +222,16 @@ def locust(hosts: list[str], people: Path, args: argparse.Namespace, prefix: Pat
         subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-#: the machine's processes, by what they are (their command line holds the word)
-KINDS = ("gunicorn", "postgres", "locust", "nginx", "redis", "several_instances")
+#: the machine's processes, by what they are (their command line holds the words)
+KINDS = {
+    "gunicorn": "gunicorn",
+    "outbox work": "sender",
+    "postgres": "postgres",
+    "locust": "locust",
+    "nginx": "nginx",
+    "redis": "redis",
+    "several_instances": "several_instances",
+}
 
 
 def cpu_seconds() -> dict[str, float]:
@@ -219,7 +245,7 @@ def cpu_seconds() -> dict[str, float]:
             command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:  # ended meanwhile
             continue
-        kind = next((k for k in KINDS if k in command), "other")
+        kind = next((kind for words, kind in KINDS.items() if words in command), "other")
         # utime and stime (fields 14 and 15 of stat)
         used[kind] = used.get(kind, 0) + (int(fields[11]) + int(fields[12])) / tick
         if stat.parent.name == str(os.getpid()):
@@ -301,6 +327,12 @@ def main() -> None:
     parser.add_argument("--run-time", default="60s")
     parser.add_argument("--think", default="1,3", help="seconds between two steps: min,max")
     parser.add_argument("--no-nginx", action="store_true")
+    parser.add_argument(
+        "--senders",
+        choices=("own", "workers"),
+        default="own",
+        help="own: `flask outbox work` beside each instance; workers: each worker's thread",
+    )
     args = parser.parse_args()
 
     programs = postgres_programs()
@@ -333,11 +365,21 @@ def main() -> None:
         flask(env, "programme", "load")
         people = folder / "people.json"
         seed(env, people)
+        if args.senders == "own":
+            env["FLASK_OUTBOX_SEND_AFTER_REQUEST"] = "false"
+            for _ in range(2):
+                stack.enter_context(own_sender(env))
         instances = [stack.enter_context(site_instance(env, workers=2)) for _ in range(2)]
         warm_up(instances, people)
         hosts = [stack.enter_context(nginx(instances, nginx_program))] if proxied else instances
         in_front = "nginx (round robin)" if proxied else "none: requests alternate"
+        senders = (
+            "a sender of its own each (flask outbox work)"
+            if args.senders == "own"
+            else "each worker's background sender"
+        )
         print(f"two instances of 2 workers: {', '.join(instances)}; in front: {in_front}")
+        print(f"mail: {senders}")
         print(f"{args.users} people, spawn rate {args.spawn_rate}/s, {args.run_time}")
         print(f"think time between two steps: {args.think.replace(',', ' to ')} s")
 

@@ -66,8 +66,8 @@ def seed(app: Flask, count: int) -> datetime:
     return start
 
 
-def sender(database_url: str, smtp_port: int, **settings: str) -> subprocess.Popen:  # type: ignore[type-arg]
-    """`flask --app wsgi outbox send` in its own process, as cron starts it."""
+def _outbox(database_url: str, smtp_port: int, *args: str, **settings: str) -> subprocess.Popen:  # type: ignore[type-arg]
+    """`flask --app wsgi outbox ARGS` in its own process, on the real clock."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(ROOT),
@@ -80,13 +80,24 @@ def sender(database_url: str, smtp_port: int, **settings: str) -> subprocess.Pop
         **{f"FLASK_{key}": value for key, value in settings.items()},
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "outbox", "send", "--limit", "5000"],
+        [sys.executable, "-m", "flask", "--app", "wsgi", "outbox", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def sender(database_url: str, smtp_port: int, **settings: str) -> subprocess.Popen:  # type: ignore[type-arg]
+    """`flask --app wsgi outbox send`, as cron starts it."""
+    return _outbox(database_url, smtp_port, "send", "--limit", "5000", **settings)
+
+
+def worker(database_url: str, smtp_port: int) -> subprocess.Popen:  # type: ignore[type-arg]
+    """`flask --app wsgi outbox work`, as a service manager starts it (a pass every 0.2 s
+    here, every second by default)."""
+    return _outbox(database_url, smtp_port, "work", "--every", "0.2")
 
 
 def finish(process: subprocess.Popen) -> str:  # type: ignore[type-arg]
@@ -198,3 +209,68 @@ def test_a_sender_killed_mid_send_loses_nothing(
             assert statuses == {OutboxStatus.SENT: 200}
     finally:
         controller.stop()
+
+
+def stopped(process: subprocess.Popen) -> str:  # type: ignore[type-arg]
+    """Stop a sender of its own as a service manager does (SIGTERM); what it printed."""
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err[-3000:]
+    return out
+
+
+def test_two_senders_of_their_own_deliver_what_is_queued_while_they_run(
+    app: Flask, programme: Flask, database_url: str, smtp_server, smtp: MailSink
+) -> None:
+    """`outbox work`, one per machine beside the site's workers: they queue the reminders
+    as they fall due, deliver a registration's confirmation within a pass, each message once
+    between them, and stop cleanly when told."""
+    from app.registration.services import RegistrationRequest, register
+
+    port = smtp_server[0].port
+    first, second = worker(database_url, port), worker(database_url, port)
+    try:
+        seed(app, 300)  # the hour-before reminder of 300 registrants falls due
+        smtp.wait_for(300, timeout=120)
+        with app.app_context():  # a registration on the site (its workers send nothing)
+            episode_id = db.session.scalars(sa.select(Episode.id).filter_by(number=2)).one()
+            register(
+                RegistrationRequest(
+                    series_id=db.session.scalars(sa.select(Episode.series_id)).first(),
+                    email="nouvelle@example.org",
+                    first_name="Nour",
+                    last_name="Haddad",
+                    organisation="Ville de Lille",
+                    organisation_kind="collectivite",
+                    job_title="",
+                    episode_ids=[episode_id],
+                    language="fr",
+                )
+            )
+        queued = time.monotonic()
+        smtp.wait_for(301, timeout=10)
+        waited = time.monotonic() - queued
+    finally:
+        outputs = [stopped(first), stopped(second)]
+    assert waited < 5, waited  # a pass every 0.2 s: no cron, no minute to wait
+    received = recipients(smtp)
+    assert len(received) == 301 and set(received.values()) == {1}
+    assert all(out.strip().endswith("Arrêté.") for out in outputs), outputs
+    with app.app_context():
+        statuses = Counter(db.session.scalars(sa.select(OutboxMessage.status)))
+        assert statuses == {OutboxStatus.SENT: 301}
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ReminderSent)) == 300
+
+
+def test_a_sender_of_its_own_outlives_a_database_that_is_down(smtp_server) -> None:  # type: ignore[no-untyped-def]
+    """Nothing listens where its database should be: each pass fails, is logged, and the next
+    one tries again; the service keeps running until it is told to stop."""
+    nowhere = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/webinaires"
+    process = _outbox(nowhere, smtp_server[0].port, "work", "--every", "0.2")
+    time.sleep(3)
+    assert process.poll() is None  # still running
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err[-3000:]
+    assert out.strip().endswith("Arrêté.")
+    assert err.count("outbox delivery failed") >= 2, err[-3000:]  # tried again and again

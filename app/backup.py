@@ -83,6 +83,12 @@ def dump(path: Path) -> dict[str, int]:
         }
         out.write(json.dumps(header) + "\n")
         with db.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # Every table as it was at one moment: under READ COMMITTED each SELECT
+                # would see what was committed by then (a question saved without its
+                # author, registered after the attendees were read: a restore refuses it).
+                # SQLite's read transaction already holds one snapshot.
+                connection.execution_options(isolation_level="REPEATABLE READ")
             for table in _tables():
                 columns = [column.name for column in table.columns]
                 out.write(json.dumps({"table": table.name, "columns": columns}) + "\n")

@@ -133,6 +133,13 @@ def _reads_outside_transactions(engine: sa.Engine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.autocommit = True
 
+    @sa.event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        # A connection that was given an isolation level (the backup's REPEATABLE READ)
+        # comes back with autocommit off: reads run alone again.
+        if not dbapi_connection.autocommit and dbapi_connection.info.transaction_status == idle:
+            dbapi_connection.autocommit = True
+
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         if conn.get_execution_options().get("sqlite_begin") == "IMMEDIATE":  # write()

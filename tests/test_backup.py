@@ -189,3 +189,65 @@ def test_restoring_twice_or_another_schema_is_refused(tmp_path: Path, app: Flask
     garbage.write_bytes(b"pas une sauvegarde")
     unreadable = runner.invoke(args=["backup", "restore", str(garbage)])
     assert unreadable.exit_code == 1 and "n’est pas une sauvegarde lisible" in unreadable.output
+
+
+def test_a_backup_of_a_site_in_use_is_one_moment_of_it(tmp_path: Path, app: Flask) -> None:
+    """People register while the backup is written: every table is read as it was at one
+    moment, so no question is saved without its author (the restore would refuse it). A
+    registration and its question are committed, by another connection, between the dump's
+    read of the attendees and its read of the questions."""
+    from app.backup import dump
+
+    populate(app)
+    with app.app_context():
+        series_id = db.session.scalars(sa.select(Series.id)).one()
+        episode_id = db.session.scalars(sa.select(Episode.id).filter_by(number=1)).one()
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(Question))
+        engine = db.engine
+        written: list[bool] = []
+
+        def someone_registers(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+            if written or "FROM question" not in statement:
+                return
+            written.append(True)
+            with engine.begin() as other:
+                attendee_id = other.execute(
+                    sa.insert(Attendee)
+                    .values(
+                        series_id=series_id,
+                        email="pendant@example.org",
+                        first_name="Pendant",
+                        last_name="La Sauvegarde",
+                        organisation="Ville",
+                        organisation_kind="collectivite",
+                        job_title="",
+                        privacy_acknowledged_at=NOW,
+                        created_at=NOW,
+                        updated_at=NOW,
+                    )
+                    .returning(Attendee.id)
+                ).scalar_one()
+                other.execute(
+                    sa.insert(Question).values(
+                        episode_id=episode_id,
+                        attendee_id=attendee_id,
+                        text="Posée pendant la sauvegarde ?",
+                        status="nouvelle",
+                        published=False,
+                        show_name=False,
+                        note="",
+                        vote_count=0,
+                        created_at=NOW,
+                        updated_at=NOW,
+                    )
+                )
+
+        sa.event.listen(engine, "before_cursor_execute", someone_registers)
+        try:
+            counts = dump(tmp_path / "pendant.gz")
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", someone_registers)
+        assert written  # the registration did happen during the dump
+        assert counts["question"] == before  # the dump is the moment it began
+        with gzip.open(tmp_path / "pendant.gz", "rt", encoding="utf-8") as saved:
+            assert "pendant@example.org" not in saved.read()

@@ -50,7 +50,9 @@ class ProgrammeSnapshot:
         """The questions' version of the episode with this slug (what its page shows of
         them); the whole programme's for a slug it does not know."""
         slugs = [episode[1] for episode in self.version[2]] if self.version else []
-        return self.questions[slugs.index(slug)] if slug in slugs else self.questions
+        if slug in slugs and len(slugs) == len(self.questions):
+            return self.questions[slugs.index(slug)]
+        return self.questions
 
     def places_left(self) -> dict[int, int]:
         """Per episode with a capacity: its seats still free (0 when full)."""

@@ -313,14 +313,16 @@ def insert_ignoring_conflicts(
 ) -> list[sa.Row[Any]]:
     """INSERT … ON CONFLICT DO NOTHING, for create-or-keep paths under concurrency; with
     `returning`, the rows this very statement inserted (what a concurrent writer won is not
-    among them)."""
+    among them). Every row has the same keys.
+
+    The rows go as parameters of one statement, which SQLAlchemy sends as one INSERT of
+    many VALUES per batch ("insertmanyvalues"): written into the statement instead, they
+    made a new statement each time (0.9 ms of a registration's seven rows against 0.3)."""
     rows = list(rows)
     if not rows:
         return []
-    statement = (
-        upsert_statement(model).values(rows).on_conflict_do_nothing(index_elements=index_elements)
-    )
+    statement = upsert_statement(model).on_conflict_do_nothing(index_elements=index_elements)
     if returning:
-        return list(db.session.execute(statement.returning(*returning)))
-    db.session.execute(statement)
+        return list(db.session.execute(statement.returning(*returning), rows))
+    db.session.execute(statement, rows)
     return []

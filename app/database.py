@@ -76,10 +76,7 @@ def _keep_prepared_statements(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _on_statement(conn: sa.Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-        # Anything but a plain SELECT may write (a WITH may hold an UPDATE). A SELECT that
-        # writes (a function that changes rows, pg_notify, set_config) would be committed
-        # rather than rolled back: the site sends none, and must not without marking it here.
-        if statement.lstrip()[:6].upper() != "SELECT":
+        if _may_write(statement):
             conn.connection.info[_WROTE] = True
 
     def do_rollback(connection: Any) -> None:
@@ -105,11 +102,19 @@ _LOCKING = re.compile(r"\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)\b
 
 
 @lru_cache(maxsize=2048)
+def _may_write(statement: str) -> bool:
+    """Anything but a plain SELECT may write (a WITH may hold an UPDATE). A SELECT that
+    writes (a function that changes rows, pg_notify, set_config) would be taken for a read:
+    the site sends none, and must not without marking it here. (The site's statements are a
+    few hundred texts: each is looked at once.)"""
+    return statement.lstrip()[:6].upper() != "SELECT"
+
+
+@lru_cache(maxsize=2048)
 def _needs_transaction(statement: str) -> bool:
-    """Anything but a plain SELECT may write (a WITH may hold an UPDATE); a SELECT … FOR
-    UPDATE locks rows, which only a transaction keeps locked. (The site's statements are
-    a few hundred texts: each is looked at once.)"""
-    return statement.lstrip()[:6].upper() != "SELECT" or bool(_LOCKING.search(statement))
+    """A statement that may write, or a SELECT … FOR UPDATE, which locks rows that only a
+    transaction keeps locked."""
+    return _may_write(statement) or bool(_LOCKING.search(statement))
 
 
 def _reads_outside_transactions(engine: sa.Engine) -> None:
@@ -129,6 +134,15 @@ def _reads_outside_transactions(engine: sa.Engine) -> None:
         if dbapi_connection.autocommit:  # idle: never inside a transaction
             dbapi_connection.autocommit = False
 
+    def read_alone(dbapi_connection: Any) -> None:
+        """Back to autocommit, unless a transaction is open or the connection is broken."""
+        if (
+            dbapi_connection is not None
+            and not dbapi_connection.autocommit
+            and dbapi_connection.info.transaction_status == idle
+        ):
+            dbapi_connection.autocommit = True
+
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.autocommit = True
@@ -137,8 +151,7 @@ def _reads_outside_transactions(engine: sa.Engine) -> None:
     def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         # A connection that was given an isolation level (the backup's REPEATABLE READ)
         # comes back with autocommit off: reads run alone again.
-        if not dbapi_connection.autocommit and dbapi_connection.info.transaction_status == idle:
-            dbapi_connection.autocommit = True
+        read_alone(dbapi_connection)
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
@@ -157,13 +170,7 @@ def _reads_outside_transactions(engine: sa.Engine) -> None:
     def then_read_alone(end: Any) -> Any:
         def ended(connection: Any) -> None:
             end(connection)
-            dbapi_connection = connection.dbapi_connection
-            if (
-                dbapi_connection is not None
-                and not dbapi_connection.autocommit
-                and dbapi_connection.info.transaction_status == idle  # not a broken one
-            ):
-                dbapi_connection.autocommit = True
+            read_alone(connection.dbapi_connection)
 
         return ended
 

@@ -13,8 +13,7 @@ from flask.cli import AppGroup
 from ..extensions import db
 from ..logs import get_logger
 from .queue import outbox_summary
-from .reminders import queue_due_reminders
-from .worker import deliver_due, delivering_here
+from .worker import deliver_pass
 
 outbox_cli = AppGroup("outbox", help="File d’attente des e-mails.")
 log = get_logger(__name__)
@@ -31,9 +30,8 @@ def _sent_line(counts: dict[str, int]) -> str:
 @click.option("--limit", default=1000, show_default=True, help="Nombre maximal de messages.")
 def send_command(limit: int) -> None:
     """Queue due reminders, then deliver due messages (retries included): run it every minute."""
-    with delivering_here():
-        click.echo(f"Rappels mis en file : {queue_due_reminders()}")
-        counts = deliver_due(limit=limit)
+    queued, counts = deliver_pass(limit=limit)
+    click.echo(f"Rappels mis en file : {queued}")
     click.echo(_sent_line(counts))
     click.echo(f"File : {outbox_summary()}")
 
@@ -67,9 +65,7 @@ def work_command(every: float) -> None:
     while not stopping.is_set():
         busy = False
         try:
-            with delivering_here():
-                queue_due_reminders()
-                counts = deliver_due(limit=WORK_BATCH)
+            _queued, counts = deliver_pass(limit=WORK_BATCH)
             busy = sum(counts.values()) >= WORK_BATCH  # more may wait: no pause
             if any(counts.values()):
                 click.echo(_sent_line(counts))

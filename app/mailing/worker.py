@@ -176,15 +176,21 @@ def deliver_due(limit: int = 100) -> dict[str, int]:
     return counts
 
 
+def deliver_pass(limit: int = 100, reminders: bool = True) -> tuple[int, dict[str, int]]:
+    """One pass of a sender (the background thread, `outbox send`, `outbox work`): the due
+    reminders queued (unless told not to), then the outbox delivered, retries included;
+    return the reminders queued and the counts of deliver_due."""
+    from .reminders import queue_due_reminders  # reminders render mail: imported on use
+
+    with delivering_here():  # what this pass queues, it delivers just below
+        queued = queue_due_reminders() if reminders else 0
+        return queued, deliver_due(limit=limit)
+
+
 def run_once(app: Flask) -> None:
     """One run of the background sender: due reminders (if the site queues them itself),
     then the outbox, retries included."""
-    from .reminders import queue_due_reminders  # reminders render mail: imported on use
-
-    with delivering_here():  # what this run queues, it delivers just below
-        if app.config.get("REMINDERS_IN_BACKGROUND", True):
-            queue_due_reminders()
-        deliver_due()
+    deliver_pass(reminders=app.config.get("REMINDERS_IN_BACKGROUND", True))
 
 
 class OutboxWorker:

@@ -29,6 +29,7 @@ from app.models import (
 )
 from app.programme.services import load_programme
 from tests.support.database import NOW, make_test_app, prepare_schema
+from tests.support.questions import add_question
 
 
 def postgres_url() -> str:
@@ -191,17 +192,17 @@ def test_restoring_twice_or_another_schema_is_refused(tmp_path: Path, app: Flask
     assert unreadable.exit_code == 1 and "n’est pas une sauvegarde lisible" in unreadable.output
 
 
-def test_a_backup_of_a_site_in_use_is_one_moment_of_it(tmp_path: Path, app: Flask) -> None:
+def test_a_backup_of_a_site_in_use_is_one_moment_of_it(
+    tmp_path: Path, app: Flask, make_attendee
+) -> None:
     """People register while the backup is written: every table is read as it was at one
     moment, so no question is saved without its author (the restore would refuse it). A
-    registration and its question are committed, by another connection, between the dump's
+    registration and its question are committed, by another session, between the dump's
     read of the attendees and its read of the questions."""
     from app.backup import dump
 
     populate(app)
     with app.app_context():
-        series_id = db.session.scalars(sa.select(Series.id)).one()
-        episode_id = db.session.scalars(sa.select(Episode.id).filter_by(number=1)).one()
         before = db.session.scalar(sa.select(sa.func.count()).select_from(Question))
         engine = db.engine
         written: list[bool] = []
@@ -210,37 +211,9 @@ def test_a_backup_of_a_site_in_use_is_one_moment_of_it(tmp_path: Path, app: Flas
             if written or "FROM question" not in statement:
                 return
             written.append(True)
-            with engine.begin() as other:
-                attendee_id = other.execute(
-                    sa.insert(Attendee)
-                    .values(
-                        series_id=series_id,
-                        email="pendant@example.org",
-                        first_name="Pendant",
-                        last_name="La Sauvegarde",
-                        organisation="Ville",
-                        organisation_kind="collectivite",
-                        job_title="",
-                        privacy_acknowledged_at=NOW,
-                        created_at=NOW,
-                        updated_at=NOW,
-                    )
-                    .returning(Attendee.id)
-                ).scalar_one()
-                other.execute(
-                    sa.insert(Question).values(
-                        episode_id=episode_id,
-                        attendee_id=attendee_id,
-                        text="Posée pendant la sauvegarde ?",
-                        status="nouvelle",
-                        published=False,
-                        show_name=False,
-                        note="",
-                        vote_count=0,
-                        created_at=NOW,
-                        updated_at=NOW,
-                    )
-                )
+            # (each helper opens an app context of its own: another session, committed)
+            attendee_id, _ = make_attendee(email="pendant@example.org", episodes=(1,))
+            add_question(app, attendee_id, number=1, text="Posée pendant la sauvegarde ?")
 
         sa.event.listen(engine, "before_cursor_execute", someone_registers)
         try:

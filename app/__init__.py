@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import guards, http, language, links, logs, pagecache, seats, timefmt, vocabulary
 from . import search as _search  # noqa: F401 (hooks the search index to create_all)
+from . import tally as _tally  # noqa: F401 (hooks the status tally to create_all)
 from .clock import Clock
 from .config import Defaults, reminder_offsets
 from .converters import BoundedIntConverter

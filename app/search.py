@@ -176,8 +176,12 @@ def _drop_index(_table: sa.Table, connection: sa.Connection, **_kw: Any) -> None
     _run("drop", connection)
 
 
+#: the database's own objects that no model describes: the index, and the status tally
+_NOT_MODELS = {"ix_question_search", "question_tally"}
+
+
 def include_in_autogenerate(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
     """Alembic's `include_name`: False for the index's objects, which the models do not
     describe and autogenerate would otherwise offer to drop (the FTS5 table and its shadow
-    tables, PostgreSQL's expression index)."""
-    return not (name or "").startswith("question_fts") and name != "ix_question_search"
+    tables, PostgreSQL's expression index; the status tally of `tally`)."""
+    return not (name or "").startswith("question_fts") and name not in _NOT_MODELS

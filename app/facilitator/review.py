@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Attendee, Episode, Question, QuestionTheme, Theme
 from ..programme.services import load_programme_view
 from ..search import TextSearch, search_words, text_search
+from ..tally import status_counts
 from ..vocabulary import QuestionStatus
 from .themes import question_ids_with_theme, themes_by_question, themes_with_questions
 
@@ -137,20 +138,6 @@ class ReviewPage:
     max_id: int
     details: dict[int, RowDetails] = field(default_factory=dict)
     themes: list[Theme] = field(default_factory=list)
-
-
-def status_counts(episode_id: int) -> tuple[dict[QuestionStatus, int], int]:
-    """Questions per status and the highest question id, in one query."""
-    counts = dict.fromkeys(QuestionStatus, 0)
-    max_id = 0
-    for status, count, highest in db.session.execute(
-        sa.select(Question.status, sa.func.count(), sa.func.max(Question.id))
-        .where(Question.episode_id == episode_id)
-        .group_by(Question.status)
-    ):
-        counts[status] = count
-        max_id = max(max_id, highest or 0)
-    return counts, max_id
 
 
 def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:

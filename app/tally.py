@@ -1,0 +1,166 @@
+"""How many questions each episode holds per status, and its newest question's id, kept by
+the database (issue 12).
+
+The review page shows these counts on every view. Counted from the questions, they read
+every one of the episode's index entries each time (about 1 ms at 10,000 questions, on
+either engine); here they are one row, `question_tally`, which triggers on `question` keep
+in step with every insert, delete, change of status and move to another episode, whoever
+writes it (the site, a command, a migration, a restore).
+
+PostgreSQL: the triggers are constraint triggers deferred to the commit, so the row is
+locked after every question row the transaction locks. Locked at once, a facilitator's
+merge would hold the tally while waiting for a question another facilitator is changing,
+who would wait for the tally: a deadlock. One row per episode: a transaction never locks
+two rows of one episode in an order another could reverse.
+SQLite: plain triggers (one writer at a time).
+
+The table is not a model: a backup leaves it out, and a restore's inserts fill it again.
+The migration e5a1c7d3b9f2 writes the same statements (a migration keeps its own copy);
+tests/test_question_tally.py checks that both give the same schema. A later SQLite
+migration that rebuilds `question` (batch mode) drops its triggers: create them again.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from .extensions import db
+from .models import Question
+from .vocabulary import QuestionStatus
+
+#: a column per status, named as the status is stored
+STATUSES = [status.value for status in QuestionStatus]
+TALLY = sa.table(
+    "question_tally",
+    sa.column("episode_id", sa.Integer),
+    sa.column("max_id", sa.Integer),
+    *(sa.column(status, sa.Integer) for status in STATUSES),
+)
+
+
+def _counted(row: str) -> list[str]:
+    """Per status: 1 if the row (`new` or `old`) has it, else 0."""
+    return [f"CASE WHEN {row}.status = '{status}' THEN 1 ELSE 0 END" for status in STATUSES]
+
+
+def _change(row: str, sign: str) -> str:
+    return ", ".join(
+        f"{status} = {status} {sign} {one}"
+        for status, one in zip(STATUSES, _counted(row), strict=True)
+    )
+
+
+_TABLE = (
+    "CREATE TABLE question_tally ("
+    " episode_id INTEGER NOT NULL PRIMARY KEY"
+    " REFERENCES episode (id) ON DELETE CASCADE,"
+    " max_id INTEGER NOT NULL DEFAULT 0, "
+    + ", ".join(f"{status} INTEGER NOT NULL DEFAULT 0" for status in STATUSES)
+    + ")"
+)
+#: the tally of the questions already on file
+_FILL = (
+    f"INSERT INTO question_tally (episode_id, max_id, {', '.join(STATUSES)})"  # noqa: S608 (the vocabulary's statuses, no input)
+    " SELECT episode_id, max(id), "
+    + ", ".join(f"sum({one})" for one in _counted("question"))
+    + " FROM question GROUP BY episode_id"
+)
+_ADD_SQLITE = (
+    "INSERT OR IGNORE INTO question_tally (episode_id) VALUES (new.episode_id);"  # noqa: S608 (the vocabulary's statuses, no input)
+    f" UPDATE question_tally SET max_id = max(max_id, new.id), {_change('new', '+')}"
+    " WHERE episode_id = new.episode_id;"
+)
+_REMOVE = (
+    f"UPDATE question_tally SET {_change('old', '-')}"  # noqa: S608 (the statuses, no input)
+    " WHERE episode_id = old.episode_id;"
+)
+#: a question that changes status or episode (a vote, a note, an edit of its text: not)
+_MOVED = "old.status IS DISTINCT FROM new.status OR old.episode_id IS DISTINCT FROM new.episode_id"
+
+SQLITE_CREATE = (
+    _TABLE,
+    f"CREATE TRIGGER question_tally_after_insert AFTER INSERT ON question BEGIN {_ADD_SQLITE} END",
+    f"CREATE TRIGGER question_tally_after_delete AFTER DELETE ON question BEGIN {_REMOVE} END",
+    "CREATE TRIGGER question_tally_after_update AFTER UPDATE OF status, episode_id ON question"
+    f" WHEN {_MOVED.replace('IS DISTINCT FROM', 'IS NOT')} BEGIN {_REMOVE} {_ADD_SQLITE} END",
+    _FILL,
+)
+SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS question_tally_after_update",
+    "DROP TRIGGER IF EXISTS question_tally_after_delete",
+    "DROP TRIGGER IF EXISTS question_tally_after_insert",
+    "DROP TABLE IF EXISTS question_tally",
+)
+POSTGRESQL_CREATE = (
+    _TABLE,
+    "CREATE FUNCTION question_tally_keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"  # noqa: S608 (the vocabulary's statuses, no input)
+    f" IF TG_OP <> 'INSERT' THEN {_REMOVE} END IF;"
+    # An episode deleted in the same transaction has no tally left to count in.
+    " IF TG_OP <> 'DELETE' THEN"
+    f" INSERT INTO question_tally AS tally (episode_id, max_id, {', '.join(STATUSES)})"
+    f" SELECT new.episode_id, new.id, {', '.join(_counted('new'))}"
+    " WHERE EXISTS (SELECT FROM episode WHERE episode.id = new.episode_id)"
+    " ON CONFLICT (episode_id) DO UPDATE SET max_id = greatest(tally.max_id, new.id), "
+    + ", ".join(f"{status} = tally.{status} + excluded.{status}" for status in STATUSES)
+    + "; END IF; RETURN NULL; END $$",
+    *(
+        f"CREATE CONSTRAINT TRIGGER question_tally_after_{event.split()[0].lower()}"
+        f" AFTER {event} ON question DEFERRABLE INITIALLY DEFERRED FOR EACH ROW{when}"
+        " EXECUTE FUNCTION question_tally_keep()"
+        for event, when in (
+            ("INSERT", ""),
+            ("DELETE", ""),
+            ("UPDATE OF status, episode_id", f" WHEN ({_MOVED})"),
+        )
+    ),
+    _FILL,
+)
+POSTGRESQL_DROP = (
+    "DROP TABLE IF EXISTS question_tally",
+    "DROP TRIGGER IF EXISTS question_tally_after_update ON question",
+    "DROP TRIGGER IF EXISTS question_tally_after_delete ON question",
+    "DROP TRIGGER IF EXISTS question_tally_after_insert ON question",
+    "DROP FUNCTION IF EXISTS question_tally_keep()",
+)
+_STATEMENTS = {
+    "create": {"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE},
+    "drop": {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP},
+}
+
+
+def run(which: str, connection: sa.Connection) -> None:
+    """Create or drop the tally (table, triggers, the count of what is on file)."""
+    for statement in _STATEMENTS[which].get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
+@sa.event.listens_for(Question.__table__, "after_create")
+def _create(_table: sa.Table, connection: sa.Connection, **_kw: Any) -> None:
+    """`create_all` (a test or a script that skips the migrations) gets the tally too."""
+    run("create", connection)
+
+
+@sa.event.listens_for(Question.__table__, "before_drop")
+def _drop(_table: sa.Table, connection: sa.Connection, **_kw: Any) -> None:
+    """`drop_all` leaves no trigger behind."""
+    run("drop", connection)
+
+
+@cache
+def _tally_statement() -> sa.Select:
+    """One episode's tally (made once: its compilation is cached on the statement)."""
+    return sa.select(TALLY.c.max_id, *(TALLY.c[status] for status in STATUSES)).where(
+        TALLY.c.episode_id == sa.bindparam("episode_id")
+    )
+
+
+def status_counts(episode_id: int) -> tuple[dict[QuestionStatus, int], int]:
+    """The episode's questions per status, and its newest question's id (0 when none)."""
+    row = db.session.execute(_tally_statement(), {"episode_id": episode_id}).first()
+    if row is None:
+        return dict.fromkeys(QuestionStatus, 0), 0
+    max_id, *counts = row
+    return dict(zip(QuestionStatus, counts, strict=True)), max_id

@@ -141,8 +141,9 @@ class ReviewPage:
 
 
 def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
-    """Three statements whatever the size: counts, the page (with authors and fates), the
-    cycle's themes with those of the page; on a theme, its count; rarely another count."""
+    """Three statements whatever the size: the counts (one row of the tally), the page
+    (with authors and fates), the cycle's themes with those of the page; on a theme on
+    SQLite, its count; rarely another count."""
     episode_id = episode.id
     counts, max_id = status_counts(episode_id)
     conditions = [Question.episode_id == episode_id]
@@ -156,8 +157,8 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
         conditions.append(Question.id.in_(question_ids_with_theme(filters.theme)))
     # On PostgreSQL a search or a theme is counted in the scan that finds the page: its
     # questions are gathered once (a materialized CTE), then counted and sorted. Counted
-    # apart, the search read its 8,750 matches twice (a third of the page's time); the
-    # theme its tags twice.
+    # apart, a search read its matches twice (at 10,000 questions, 8,750 of them: 6.1 ms
+    # for the statement against 5.0), and a theme its tags (3.2 ms against 2.4).
     one_scan = bool(search or filters.theme) and _on_postgresql()
     # Without a search the total is already known from the counts (or, on a theme, from
     # its tags): spare a scan, and let the page's index walk stop at the page.
@@ -220,8 +221,8 @@ def _search_total(
     tagged: list[sa.ColumnElement[bool]],
     conditions: list[sa.ColumnElement[bool]],
 ) -> sa.ScalarSelect[int]:
-    """How many questions a search finds, as a subquery of the page's statement: from the
-    index alone unless a status filters (SQLite), else from the theme's tags on a theme,
+    """How many questions a search on SQLite finds, as a subquery of the page's statement:
+    from the index alone unless a status filters, else from the theme's tags on a theme,
     else from the episode's questions."""
     if search.index_count is not None and not filters.status:
         count = (

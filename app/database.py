@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from typing import Any
@@ -333,3 +333,20 @@ def insert_ignoring_conflicts(
         return list(db.session.execute(statement.returning(*returning), rows))
     db.session.execute(statement, rows)
     return []
+
+
+def with_table(
+    table: sa.Table,
+    create: Mapping[str, Sequence[str]],
+    drop: Mapping[str, Sequence[str]],
+) -> None:
+    """Objects no model describes (an index, triggers, a table they keep), per dialect: made
+    by `create_all` after `table` and dropped by `drop_all` before it, as a migration made
+    them (a test or a script that skips the migrations gets them too)."""
+
+    def run(statements: Mapping[str, Sequence[str]], connection: sa.Connection) -> None:
+        for statement in statements.get(connection.dialect.name, ()):
+            connection.exec_driver_sql(statement)
+
+    sa.event.listen(table, "after_create", lambda _t, connection, **_kw: run(create, connection))
+    sa.event.listen(table, "before_drop", lambda _t, connection, **_kw: run(drop, connection))

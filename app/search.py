@@ -5,7 +5,7 @@ removed; the episode a column of it) that triggers keep in step with `question`.
 PostgreSQL: a GIN index on the text's `tsvector` under the configuration `question_search`
 (unaccent, then simple: lowercase, no stemming, so that a word typed halfway still finds
 its end). The migration `a3c9e5f1b7d2` creates both; `create_all` gets the same objects
-from the hooks below.
+from `with_table` below.
 
 A search is every word the facilitator typed, each a prefix, all of them, in any order.
 Both engines see the same words: letters and digits, everything else separates
@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .database import with_table
 from .extensions import db
 from .models import Question
 
@@ -153,27 +154,11 @@ POSTGRESQL_DROP = (
     "DROP INDEX IF EXISTS ix_question_search",
     "DROP TEXT SEARCH CONFIGURATION IF EXISTS question_search",
 )
-_STATEMENTS = {
-    "create": {"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE},
-    "drop": {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP},
-}
-
-
-def _run(which: str, connection: sa.Connection) -> None:
-    for statement in _STATEMENTS[which].get(connection.dialect.name, ()):
-        connection.exec_driver_sql(statement)
-
-
-@sa.event.listens_for(Question.__table__, "after_create")
-def _create_index(_table: sa.Table, connection: sa.Connection, **_kw: Any) -> None:
-    """`create_all` (a test or a script that skips the migrations) gets the index too."""
-    _run("create", connection)
-
-
-@sa.event.listens_for(Question.__table__, "before_drop")
-def _drop_index(_table: sa.Table, connection: sa.Connection, **_kw: Any) -> None:
-    """`drop_all` leaves no FTS table behind (it would point at a missing table)."""
-    _run("drop", connection)
+with_table(
+    Question.__table__,
+    create={"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE},
+    drop={"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP},
+)
 
 
 #: the database's own objects that no model describes: the index, and the status tally

@@ -23,10 +23,10 @@ migration that rebuilds `question` (batch mode) drops its triggers: create them 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
 import sqlalchemy as sa
 
+from .database import with_table
 from .extensions import db
 from .models import Question
 from .vocabulary import QuestionStatus
@@ -125,28 +125,11 @@ POSTGRESQL_DROP = (
     "DROP TRIGGER IF EXISTS question_tally_after_insert ON question",
     "DROP FUNCTION IF EXISTS question_tally_keep()",
 )
-_STATEMENTS = {
-    "create": {"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE},
-    "drop": {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP},
-}
-
-
-def run(which: str, connection: sa.Connection) -> None:
-    """Create or drop the tally (table, triggers, the count of what is on file)."""
-    for statement in _STATEMENTS[which].get(connection.dialect.name, ()):
-        connection.exec_driver_sql(statement)
-
-
-@sa.event.listens_for(Question.__table__, "after_create")
-def _create(_table: sa.Table, connection: sa.Connection, **_kw: Any) -> None:
-    """`create_all` (a test or a script that skips the migrations) gets the tally too."""
-    run("create", connection)
-
-
-@sa.event.listens_for(Question.__table__, "before_drop")
-def _drop(_table: sa.Table, connection: sa.Connection, **_kw: Any) -> None:
-    """`drop_all` leaves no trigger behind."""
-    run("drop", connection)
+with_table(
+    Question.__table__,
+    create={"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE},
+    drop={"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP},
+)
 
 
 @cache

@@ -7,12 +7,21 @@ either engine); here they are one row, `question_tally`, which triggers on `ques
 in step with every insert, delete, change of status and move to another episode, whoever
 writes it (the site, a command, a migration, a restore).
 
-PostgreSQL: the triggers are constraint triggers deferred to the commit, so the row is
+PostgreSQL: the triggers are constraint triggers deferred to the commit, so the tally is
 locked after every question row the transaction locks. Locked at once, a facilitator's
 merge would hold the tally while waiting for a question another facilitator is changing,
-who would wait for the tally: a deadlock. One row per episode: a transaction never locks
-two rows of one episode in an order another could reverse.
-SQLite: plain triggers (one writer at a time).
+who would wait for the tally: a deadlock. At its first change of the tally a transaction
+locks all of its rows, in episode order: one that changes questions of two episodes (a
+carry-over, an attendee's erasure) cannot take them in the order another one reverses.
+Transactions that add, remove or re-file questions thus commit one after another (only
+their commits wait).
+A TRUNCATE of the questions empties the tally (it fires no row trigger).
+SQLite: plain triggers (one writer at a time). A statement on `question` with a conflict
+clause of its own (OR REPLACE, an upsert) would impose it on the triggers' INSERT OR
+IGNORE: the site sends none.
+
+`max_id` is the newest question's id: when that question is deleted, the next newest
+(SQLite gives a deleted last id to the next row, which the new-questions poll must see).
 
 The table is not a model: a backup leaves it out, and a restore's inserts fill it again.
 The migration e5a1c7d3b9f2 writes the same statements (a migration keeps its own copy);
@@ -77,13 +86,19 @@ _REMOVE = (
     f"UPDATE question_tally SET {_change('old', '-')}"  # noqa: S608 (the statuses, no input)
     " WHERE episode_id = old.episode_id;"
 )
+#: a deleted question that was its episode's newest: the newest is the next one
+_NEWEST_AGAIN = (
+    "UPDATE question_tally SET max_id = (SELECT coalesce(max(id), 0) FROM question"
+    " WHERE episode_id = old.episode_id) WHERE episode_id = old.episode_id AND max_id = old.id;"
+)
 #: a question that changes status or episode (a vote, a note, an edit of its text: not)
 _MOVED = "old.status IS DISTINCT FROM new.status OR old.episode_id IS DISTINCT FROM new.episode_id"
 
 SQLITE_CREATE = (
     _TABLE,
     f"CREATE TRIGGER question_tally_after_insert AFTER INSERT ON question BEGIN {_ADD_SQLITE} END",
-    f"CREATE TRIGGER question_tally_after_delete AFTER DELETE ON question BEGIN {_REMOVE} END",
+    "CREATE TRIGGER question_tally_after_delete AFTER DELETE ON question"
+    f" BEGIN {_REMOVE} {_NEWEST_AGAIN} END",
     "CREATE TRIGGER question_tally_after_update AFTER UPDATE OF status, episode_id ON question"
     f" WHEN {_MOVED.replace('IS DISTINCT FROM', 'IS NOT')} BEGIN {_REMOVE} {_ADD_SQLITE} END",
     _FILL,
@@ -97,7 +112,12 @@ SQLITE_DROP = (
 POSTGRESQL_CREATE = (
     _TABLE,
     "CREATE FUNCTION question_tally_keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"  # noqa: S608 (the vocabulary's statuses, no input)
+    # The whole tally, in episode order, once a transaction (see the docstring).
+    " IF current_setting('question_tally.locked', true) IS DISTINCT FROM 'on' THEN"
+    " PERFORM FROM question_tally ORDER BY episode_id FOR UPDATE;"
+    " PERFORM set_config('question_tally.locked', 'on', true); END IF;"
     f" IF TG_OP <> 'INSERT' THEN {_REMOVE} END IF;"
+    f" IF TG_OP = 'DELETE' THEN {_NEWEST_AGAIN} END IF;"
     # An episode deleted in the same transaction has no tally left to count in.
     " IF TG_OP <> 'DELETE' THEN"
     f" INSERT INTO question_tally AS tally (episode_id, max_id, {', '.join(STATUSES)})"
@@ -116,14 +136,20 @@ POSTGRESQL_CREATE = (
             ("UPDATE OF status, episode_id", f" WHEN ({_MOVED})"),
         )
     ),
+    "CREATE FUNCTION question_tally_clear() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    " DELETE FROM question_tally; RETURN NULL; END $$",
+    "CREATE TRIGGER question_tally_after_truncate AFTER TRUNCATE ON question"
+    " FOR EACH STATEMENT EXECUTE FUNCTION question_tally_clear()",
     _FILL,
 )
 POSTGRESQL_DROP = (
     "DROP TABLE IF EXISTS question_tally",
+    "DROP TRIGGER IF EXISTS question_tally_after_truncate ON question",
     "DROP TRIGGER IF EXISTS question_tally_after_update ON question",
     "DROP TRIGGER IF EXISTS question_tally_after_delete ON question",
     "DROP TRIGGER IF EXISTS question_tally_after_insert ON question",
     "DROP FUNCTION IF EXISTS question_tally_keep()",
+    "DROP FUNCTION IF EXISTS question_tally_clear()",
 )
 with_table(
     Question.__table__,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from flask_migrate import downgrade, upgrade
 
 from app.backup import dump, load
 from app.extensions import db
+from app.facilitator.review import new_questions_since
 from app.models import Attendee, Episode, Question
 from app.programme.services import load_programme
 from app.tally import status_counts
@@ -197,6 +199,110 @@ def test_a_change_does_not_wait_for_another_facilitators_open_transaction(
         agrees([episode_id])
         assert status_counts(episode_id)[0][QuestionStatus.SELECTED] == 1
         assert status_counts(episode_id)[0][QuestionStatus.DISMISSED] == 1
+
+
+def test_after_the_newest_question_is_deleted_the_poll_still_sees_the_next_one(
+    programme: Flask, make_attendee: Callable[..., tuple[int, str]]
+) -> None:
+    """SQLite gives a deleted last id to the next row: `max_id` must go back to the newest
+    question left, or the review's new-questions poll (ids above it) would miss that row."""
+    app = programme
+    author, _ = make_attendee()
+    kept, newest = add_question(app, author), add_question(app, author)
+    with app.app_context():
+        episode_id = db.session.scalar(sa.select(Question.episode_id).filter_by(id=kept))
+        db.session.delete(db.session.get(Question, newest))
+        db.session.commit()
+        page_loaded_with = status_counts(episode_id)[1]
+        assert page_loaded_with == kept
+    arrived = add_question(app, author, text="Arrivée après le chargement ?")
+    with app.app_context():
+        assert new_questions_since(episode_id, page_loaded_with) == 1, (arrived, newest)
+
+
+def test_crossing_transactions_on_two_episodes_do_not_deadlock(
+    programme: Flask, make_attendee: Callable[..., tuple[int, str]]
+) -> None:
+    """An attendee's erasure deletes their questions of episodes 1 then 2; a carry-over
+    adds a copy to episode 2, then marks the original of episode 1. Both reach their commit
+    while a third commit holds episode 1's tally: taken row by row, in the order of their
+    changes, they would deadlock (PostgreSQL aborts one)."""
+    app = programme
+    erased, _ = make_attendee()
+    author, _ = make_attendee()
+    add_question(app, erased, number=1)
+    add_question(app, erased, number=2)
+    original = add_question(app, author, number=1)
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer at a time")
+        first, second = (
+            db.session.scalar(sa.select(Episode.id).filter_by(number=n)) for n in (1, 2)
+        )
+        db.session.remove()
+        holder, erasure, carry = (db.engine.connect() for _ in range(3))
+        outcome: dict[str, str] = {}
+
+        def commit(name: str, connection: sa.Connection) -> None:
+            try:
+                connection.commit()
+                outcome[name] = "committed"
+            except sa.exc.DBAPIError as error:
+                outcome[name] = type(error.orig).__name__
+
+        try:
+            holder.begin()
+            holder.execute(
+                sa.text("SELECT 1 FROM question_tally WHERE episode_id = :e FOR UPDATE"),
+                {"e": first},
+            )
+            erasure.begin()
+            erasure.execute(sa.delete(Attendee).filter_by(id=erased))
+            carry.begin()
+            copy = carry.execute(
+                sa.insert(Question)
+                .values(episode_id=second, attendee_id=author, text="Copie")
+                .returning(Question.id)
+            ).scalar_one()
+            carry.execute(
+                sa.update(Question)
+                .filter_by(id=original)
+                .values(status=QuestionStatus.CARRIED_OVER, carried_to_id=copy)
+            )
+            threads = [
+                threading.Thread(target=commit, args=(name, connection))
+                for name, connection in (("erasure", erasure), ("carry", carry))
+            ]
+            for thread in threads:
+                thread.start()
+                time.sleep(0.3)
+            holder.commit()
+            for thread in threads:
+                thread.join(15)
+        finally:
+            for connection in (holder, erasure, carry):
+                connection.close()
+        assert outcome == {"erasure": "committed", "carry": "committed"}
+        agrees([first, second])
+        assert status_counts(first)[0][QuestionStatus.CARRIED_OVER] == 1
+        assert sum(status_counts(second)[0].values()) == 1
+
+
+def test_a_truncate_empties_the_tally(
+    programme: Flask, make_attendee: Callable[..., tuple[int, str]]
+) -> None:
+    app = programme
+    author, _ = make_attendee()
+    question = add_question(app, author)
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has no TRUNCATE")
+        episode_id = db.session.scalar(sa.select(Question.episode_id).filter_by(id=question))
+        db.session.remove()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("TRUNCATE question CASCADE")
+        assert status_counts(episode_id) == (dict.fromkeys(QuestionStatus, 0), 0)
+        agrees([episode_id])
 
 
 def tally_objects(connection: sa.Connection) -> list[str]:

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 
 from app.extensions import db
-from app.models import FacilitatorAction, Question
+from app.models import Attendee, FacilitatorAction, Question, QuestionTheme, Theme
 from tests.support.database import NOW, count_queries
 from tests.support.facilitator import log_in
 from tests.support.http import csrf_from, htmx_headers, normalise_spaces
@@ -136,6 +136,41 @@ def test_review_filters_sorts_searches_and_paginates(
     assert odd.status_code == 200
     assert facilitator_client.get("/animation/episodes/inconnu/questions").status_code == 404
     assert ids
+
+
+def test_a_page_past_the_end_shows_the_last_one_whatever_filters(
+    facilitator_client: FlaskClient, programme: Flask, make_attendee, make_question
+) -> None:
+    """A link kept from a longer list (questions since merged, declined, untagged) opens on
+    the last page there is, not on an empty "page 9 sur 2"."""
+    attendee, _ = make_attendee()
+    ids = [
+        make_question(f"Question {n} sur la concertation", attendee_id=attendee, votes=n)
+        for n in range(60)
+    ]
+    with programme.app_context():
+        series_id = db.session.scalar(sa.select(Attendee.series_id).filter_by(id=attendee))
+        theme = Theme(series_id=series_id, name="Jeunesse", key="jeunesse")
+        db.session.add(theme)
+        db.session.flush()
+        db.session.add_all(QuestionTheme(question_id=i, theme_id=theme.id) for i in ids[:55])
+        db.session.commit()
+        theme_id = theme.id
+    for args, title in [
+        ({"page": 9}, "60 questions · page 2 sur 2"),
+        (
+            {"q": "concertation", "page": 9},
+            "60 questions contenant « concertation » · page 2 sur 2",
+        ),
+        ({"theme": theme_id, "page": 9}, "55 questions sur le thème « Jeunesse » · page 2 sur 2"),
+        ({"theme": theme_id, "q": "sur", "page": 9}, "page 2 sur 2"),
+        ({"statut": "retenue", "q": "concertation", "page": 3}, "0 question retenue"),
+    ]:
+        text = text_of(facilitator_client.get(REVIEW, query_string=args))
+        assert title in text, args
+        if "page 2" in title:
+            # the last page holds the rest: the least voted of the list
+            assert "Question 0 sur la concertation" in text, args
 
 
 def test_review_page_runs_a_constant_number_of_queries(

@@ -204,8 +204,11 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
         total = known_total
     elif rows:
         total = rows[0].total
-    else:  # a page past the end of the results: count them once
+    else:  # a page past the end of the results: count them, and show the last page
         total = db.session.scalar(sa.select(sa.func.count()).where(*conditions)) or 0
+        if filters.page > _pages(total):
+            filters.page = _pages(total)
+            return review_page(episode, filters)
     # Each row: LISTED, the total, then the fate's links.
     questions = list(rows)
     themes, tagged = themes_with_questions(episode.series_id, [q.id for q in questions])

@@ -18,6 +18,7 @@ from ..timefmt import parse_replay_time, replay_time
 from ..validation import no_markup, single_line, strip
 from ..vocabulary import DeclineReason, FateAction
 from .fates import Decision, later_episodes
+from .themes import ThemeName
 
 
 def panel_ids(form: FlaskForm, question_id: int) -> FlaskForm:
@@ -240,7 +241,7 @@ class ThemesForm(Form):
     )
     revision = HiddenField(filters=[_revision])
 
-    def offer(self, themes: list[Theme], chosen: list[Theme] | None = None) -> ThemesForm:
+    def offer(self, themes: list[Theme], chosen: list[ThemeName] | None = None) -> ThemesForm:
         """The cycle's themes to tick; on a first showing, the question's own ticked."""
         self.themes.choices = [SelectChoice(theme.id, theme.name) for theme in themes]
         if chosen is not None and not self.is_submitted():

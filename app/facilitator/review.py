@@ -14,12 +14,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased, contains_eager
 
 from ..extensions import db
-from ..models import Attendee, Episode, Question, QuestionTheme, Theme
+from ..models import Attendee, Episode, Question, QuestionTheme
 from ..programme.services import load_programme_view
 from ..search import TextSearch, search_words, text_search
 from ..tally import status_counts
 from ..vocabulary import QuestionStatus
-from .themes import question_ids_with_theme, themes_by_question, themes_with_questions
+from .themes import (
+    ThemeName,
+    question_ids_with_theme,
+    themes_by_question,
+    themes_with_questions,
+)
 
 _NO_PROGRAMME = SimpleNamespace(episodes=[])
 #: made once: a new alias per request would cost its statement's compilation each time
@@ -117,7 +122,7 @@ class ReviewFilters:
 class RowDetails:
     """What a review row shows beside the question itself."""
 
-    themes: list[Theme] = field(default_factory=list)
+    themes: list[ThemeName] = field(default_factory=list)
     #: questions merged into this one
     merged_here: int = 0
     #: carried over: the later episode it went to; carried in: the episode it came from
@@ -137,7 +142,7 @@ class ReviewPage:
     filters: ReviewFilters
     max_id: int
     details: dict[int, RowDetails] = field(default_factory=dict)
-    themes: list[Theme] = field(default_factory=list)
+    themes: list[ThemeName] = field(default_factory=list)
 
 
 def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
@@ -274,7 +279,7 @@ def _with_fate_links(statement: sa.Select) -> sa.Select:
 
 
 def _details(
-    links: list[tuple[int, int | None, int | None, int | None]], tagged: dict[int, list[Theme]]
+    links: list[tuple[int, int | None, int | None, int | None]], tagged: dict[int, list[ThemeName]]
 ) -> dict[int, RowDetails]:
     """Row details from (question id, merged here, carried to, carried from) and themes."""
     episodes = {e.id: e for e in (load_programme_view() or _NO_PROGRAMME).episodes}

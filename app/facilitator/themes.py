@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -104,37 +105,49 @@ def _names(theme_ids: set[int]) -> list[str]:
     )
 
 
-def themes_by_question(question_ids: list[int]) -> dict[int, list[Theme]]:
+@dataclass(frozen=True, slots=True)
+class ThemeName:
+    """What a review row shows of a theme: its id (its filter's) and its name. Read as plain
+    columns: loading the cycle's themes as the ORM's objects, with a page's tags, cost the
+    review page 0.2 to 0.4 ms of its 9 to 18."""
+
+    id: int
+    name: str
+
+
+def themes_by_question(question_ids: list[int]) -> dict[int, list[ThemeName]]:
     """The themes of these questions, in one query."""
-    found: dict[int, list[Theme]] = {question_id: [] for question_id in question_ids}
+    found: dict[int, list[ThemeName]] = {question_id: [] for question_id in question_ids}
     if not question_ids:
         return found
-    for question_id, theme in db.session.execute(
-        sa.select(QuestionTheme.question_id, Theme)
+    for question_id, theme_id, name in db.session.execute(
+        sa.select(QuestionTheme.question_id, Theme.id, Theme.name)
         .join(Theme, Theme.id == QuestionTheme.theme_id)
         .where(QuestionTheme.question_id.in_(question_ids))
         .order_by(Theme.key)
     ):
-        found[question_id].append(theme)
+        found[question_id].append(ThemeName(theme_id, name))
     return found
 
 
 def themes_with_questions(
     series_id: int, question_ids: list[int]
-) -> tuple[list[Theme], dict[int, list[Theme]]]:
+) -> tuple[list[ThemeName], dict[int, list[ThemeName]]]:
     """The cycle's themes, and which of these questions carry each: one query."""
     tagged = sa.and_(
         QuestionTheme.theme_id == Theme.id, QuestionTheme.question_id.in_(question_ids or [0])
     )
-    themes: dict[int, Theme] = {}
-    by_question: dict[int, list[Theme]] = {}
-    for theme, question_id in db.session.execute(
-        sa.select(Theme, QuestionTheme.question_id)
+    themes: dict[int, ThemeName] = {}
+    by_question: dict[int, list[ThemeName]] = {}
+    for theme_id, name, question_id in db.session.execute(
+        sa.select(Theme.id, Theme.name, QuestionTheme.question_id)
         .outerjoin(QuestionTheme, tagged)
         .where(Theme.series_id == series_id)
         .order_by(Theme.key, Theme.id)
     ):
-        themes.setdefault(theme.id, theme)
+        theme = themes.get(theme_id)
+        if theme is None:
+            theme = themes[theme_id] = ThemeName(theme_id, name)
         if question_id is not None:
             by_question.setdefault(question_id, []).append(theme)
     return list(themes.values()), by_question

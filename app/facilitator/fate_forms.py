@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..clock import utcnow
 from ..forms import ChoiceField, Form, MultiCheckboxField
-from ..models import Episode, Question, Theme
+from ..models import Episode, Question
 from ..programme.services import load_programme_view
 from ..timefmt import parse_replay_time, replay_time
 from ..validation import no_markup, single_line, strip
@@ -241,7 +241,7 @@ class ThemesForm(Form):
     )
     revision = HiddenField(filters=[_revision])
 
-    def offer(self, themes: list[Theme], chosen: list[ThemeName] | None = None) -> ThemesForm:
+    def offer(self, themes: list[ThemeName], chosen: list[ThemeName] | None = None) -> ThemesForm:
         """The cycle's themes to tick; on a first showing, the question's own ticked."""
         self.themes.choices = [SelectChoice(theme.id, theme.name) for theme in themes]
         if chosen is not None and not self.is_submitted():

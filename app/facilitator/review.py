@@ -19,12 +19,7 @@ from ..programme.services import load_programme_view
 from ..search import TextSearch, search_words, text_search
 from ..tally import status_counts
 from ..vocabulary import QuestionStatus
-from .themes import (
-    ThemeName,
-    question_ids_with_theme,
-    themes_by_question,
-    themes_with_questions,
-)
+from .themes import TAG_IDS, ThemeName, question_ids_with_theme, tagged_with, themes_of_series
 
 _NO_PROGRAMME = SimpleNamespace(episodes=[])
 #: made once: a new alias per request would cost its statement's compilation each time
@@ -216,8 +211,8 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
             return review_page(episode, filters)
     # Each row: LISTED, the total, then the fate's links.
     questions = list(rows)
-    themes, tagged = themes_with_questions(episode.series_id, [q.id for q in questions])
-    details = _details([(row.id, *row[len(LISTED) + 1 :]) for row in rows], tagged)
+    themes = themes_of_series(episode.series_id)
+    details = _details([(row.id, *row[len(LISTED) + 1 :]) for row in rows], themes)
     return ReviewPage(
         questions, counts, total, _pages(total), filters, max_id, details=details, themes=themes
     )
@@ -263,7 +258,7 @@ def _count_with_theme(theme_id: int, conditions: list[sa.ColumnElement[bool]]) -
 
 def _with_fate_links(statement: sa.Select) -> sa.Select:
     """Add to a select of questions: how many are merged into each, the episode each was
-    carried over to, and the one it was carried from."""
+    carried over to, the one it was carried from, and its themes' ids (TAG_IDS)."""
     copy, origin, merged = _COPY, _ORIGIN, _MERGED
     merged_here = (
         sa.select(sa.func.count(merged.id))
@@ -272,29 +267,32 @@ def _with_fate_links(statement: sa.Select) -> sa.Select:
         .scalar_subquery()
     )
     return (
-        statement.add_columns(merged_here, copy.episode_id, origin.episode_id)
+        statement.add_columns(merged_here, copy.episode_id, origin.episode_id, TAG_IDS)
         .outerjoin(copy, copy.id == Question.carried_to_id)
         .outerjoin(origin, origin.carried_to_id == Question.id)
     )
 
 
 def _details(
-    links: list[tuple[int, int | None, int | None, int | None]], tagged: dict[int, list[ThemeName]]
+    links: list[tuple[int, int | None, int | None, int | None, str | None]],
+    themes: list[ThemeName],
 ) -> dict[int, RowDetails]:
-    """Row details from (question id, merged here, carried to, carried from) and themes."""
+    """Row details from (question id, merged here, carried to, carried from, theme ids) and
+    the cycle's themes."""
     episodes = {e.id: e for e in (load_programme_view() or _NO_PROGRAMME).episodes}
+    by_id = {theme.id: theme for theme in themes}
     return {
         question_id: RowDetails(
-            themes=tagged.get(question_id, []),
+            themes=tagged_with(by_id, tag_ids),
             merged_here=merged_here or 0,
             carried_to=episodes.get(to_episode),
             carried_from=episodes.get(from_episode),
         )
-        for question_id, merged_here, to_episode, from_episode in links
+        for question_id, merged_here, to_episode, from_episode, tag_ids in links
     }
 
 
-def row_details(question_ids: list[int]) -> dict[int, RowDetails]:
+def row_details(question_ids: list[int], series_id: int) -> dict[int, RowDetails]:
     """Themes, merges and carry-overs of these questions (one row after an action): two
     queries."""
     if not question_ids:
@@ -302,7 +300,7 @@ def row_details(question_ids: list[int]) -> dict[int, RowDetails]:
     links = db.session.execute(
         _with_fate_links(sa.select(Question.id)).where(Question.id.in_(question_ids))
     ).all()
-    return _details([tuple(row) for row in links], themes_by_question(question_ids))
+    return _details([tuple(row) for row in links], themes_of_series(series_id))
 
 
 def _pages(total: int) -> int:

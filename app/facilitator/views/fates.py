@@ -81,7 +81,7 @@ def _panel(
 ) -> Response:
     """The panel (the page without htmx); after a refusal, in place of itself."""
     question = question_or_404(question_id, episode)
-    details = row_details([question.id])[question.id]
+    details = row_details([question.id], episode.series_id)[question.id]
     forms = blank_forms(episode, question)
     if failed is not None:
         forms[failed.action] = failed

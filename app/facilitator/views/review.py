@@ -118,7 +118,7 @@ def _row(
         "facilitator/_question_updated.html",
         episode=episode,
         row=RowMaker(episode, back, generate_csrf()).row(
-            question, row_details([question.id])[question.id]
+            question, row_details([question.id], episode.series_id)[question.id]
         ),
         counts=status_counts(episode.id)[0],
         filters=ReviewFilters.from_args(dict(parse_qsl(urlsplit(back).query))),

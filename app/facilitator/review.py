@@ -142,8 +142,8 @@ class ReviewPage:
 
 def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
     """Three statements whatever the size: the counts (one row of the tally), the page
-    (with authors and fates), the cycle's themes with those of the page; on a theme on
-    SQLite, its count; rarely another count."""
+    (with authors, fates and their themes' ids), the cycle's themes; on a theme on SQLite,
+    its count; past the end, a count and the last page."""
     episode_id = episode.id
     counts, max_id = status_counts(episode_id)
     conditions = [Question.episode_id == episode_id]
@@ -209,7 +209,7 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
         if filters.page > _pages(total):
             filters.page = _pages(total)
             return review_page(episode, filters)
-    # Each row: LISTED, the total, then the fate's links.
+    # Each row: LISTED, the total, then the fate's links and the themes' ids.
     questions = list(rows)
     themes = themes_of_series(episode.series_id)
     details = _details([(row.id, *row[len(LISTED) + 1 :]) for row in rows], themes)

@@ -300,6 +300,11 @@ def write(keep_loaded: bool = False) -> Iterator[None]:
             session.expire_on_commit = True
 
 
+def on_postgresql() -> bool:
+    """The session's database is PostgreSQL (else SQLite)."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def contains_pattern(text: str) -> str:
     """A LIKE pattern matching `text` literally anywhere (%, _ and \\ escaped)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -24,8 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .database import with_table
-from .extensions import db
+from .database import on_postgresql, with_table
 from .models import Question
 
 #: letters and digits; the rest (quotes, operators, emoji, punctuation) separates words
@@ -78,7 +77,7 @@ def text_search(text: str, episode_id: int) -> TextSearch | None:
     words = search_words(text)
     if not words:
         return None
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         query = sa.func.to_tsquery(
             sa.literal_column("'question_search'::regconfig"), tsquery(words)
         )

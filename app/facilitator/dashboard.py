@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..clock import utcnow
+from ..database import on_postgresql
 from ..extensions import db
 from ..models import Attendee, Episode, Question, Registration
 from ..programme.services import load_programme_view
@@ -112,7 +113,7 @@ def missing_join_links(episodes: list[Episode]) -> list[Episode]:
 
 def _hour_bucket(column: sa.ColumnElement) -> sa.ColumnElement:
     """The UTC hour of a timestamp, in SQL (Paris is a whole number of hours from UTC)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         return sa.func.date_trunc("hour", column)
     return sa.func.strftime("%Y-%m-%d %H:00:00", column)
 

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, contains_eager
 
+from ..database import on_postgresql
 from ..extensions import db
 from ..models import Attendee, Episode, Question, QuestionTheme
 from ..programme.services import load_programme_view
@@ -62,10 +63,6 @@ def _order(sort: str, columns: sa.ColumnCollection) -> tuple[sa.ColumnElement, .
     if sort == "votes":
         return (columns.vote_count.desc(), columns.id.desc())
     return (columns.id.asc(),) if sort == "anciennes" else (columns.id.desc(),)
-
-
-def _on_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
 
 
 @dataclass
@@ -159,7 +156,7 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
     # questions are gathered once (a materialized CTE), then counted and sorted. Counted
     # apart, a search read its matches twice (at 10,000 questions, 8,750 of them: 6.1 ms
     # for the statement against 5.0), and a theme its tags (3.2 ms against 2.4).
-    one_scan = bool(search or filters.theme) and _on_postgresql()
+    one_scan = bool(search or filters.theme) and on_postgresql()
     # Without a search the total is already known from the counts (or, on a theme, from
     # its tags): spare a scan, and let the page's index walk stop at the page.
     if search or one_scan:

@@ -2,10 +2,11 @@
 
 SQLite: an external-content FTS5 table `question_fts` (tokenizer unicode61 with diacritics
 removed; the episode a column of it) that triggers keep in step with `question`.
-PostgreSQL: a GIN index on the text's `tsvector` under the configuration `question_search`
-(unaccent, then simple: lowercase, no stemming, so that a word typed halfway still finds
-its end). The migration `a3c9e5f1b7d2` creates both; `create_all` gets the same objects
-from `with_table` below.
+PostgreSQL: the text's words (`tsvector` under the configuration `question_search`: unaccent,
+then simple: lowercase, no stemming, so that a word typed halfway still finds its end), kept
+by the database in a generated column `text_words` that the models do not describe, with a
+GIN index on it. The migrations `a3c9e5f1b7d2` and `f7b3d9e1c5a2` create them; `create_all`
+gets the same objects from `with_table` below.
 
 A search is every word the facilitator typed, each a prefix, all of them, in any order.
 Both engines see the same words: letters and digits, everything else separates
@@ -38,23 +39,30 @@ _LIGATURES = (("œ", "oe"), ("æ", "ae"))
 #: hyphenated words, signed numbers, tags): turned into spaces before it parses, as SQLite
 #: separates there (every other punctuation mark already separates on both)
 GLUE = ".-/+~@:<>&"
-#: the indexed expression, written as the index has it (a parameter would not match it)
+#: a question's words, without their positions (a search does not look at them)
 TSVECTOR = (
-    f"to_tsvector('question_search'::regconfig, translate(text, '{GLUE}', '{' ' * len(GLUE)}'))"
+    "strip(to_tsvector('question_search'::regconfig,"
+    f" translate(text, '{GLUE}', '{' ' * len(GLUE)}')))"
 )
 
 _FTS = sa.table("question_fts", sa.column("rowid", sa.Integer))
 _MATCH = sa.literal_column("question_fts").op("MATCH")
-_INDEXED_TEXT = sa.literal_column(TSVECTOR.replace("(text,", "(question.text,"))
+#: PostgreSQL: the column that holds TSVECTOR, computed by the database on every write
+_WORDS = sa.literal_column("question.text_words")
+#: the same words where the index cannot serve: checked on each row read (a row's stored
+#: words cost a microsecond to check, where working them out of its text costs forty)
+_WORDS_READ = sa.func.coalesce(_WORDS, sa.literal_column("''::tsvector"))
 
 
 @dataclass
 class TextSearch:
-    """A search of an episode's questions: the condition on `Question`, and on SQLite the
-    count of the episode's matches read from the index alone (when nothing else filters)."""
+    """A search of an episode's questions: the condition on `Question`; on SQLite the count
+    of the episode's matches read from the index alone (when nothing else filters); on
+    PostgreSQL the condition as checked on each row read, for a walk in another order."""
 
     condition: sa.ColumnElement[bool]
     index_count: sa.Select[Any] | None = None
+    row_check: sa.ColumnElement[bool] | None = None
 
     def index_count_among(self, ids: sa.Select[Any]) -> sa.Select[Any] | None:
         """The index's count, only of the questions `ids` selects (a theme's)."""
@@ -81,7 +89,7 @@ def text_search(text: str, episode_id: int) -> TextSearch | None:
         query = sa.func.to_tsquery(
             sa.literal_column("'question_search'::regconfig"), tsquery(words)
         )
-        return TextSearch(_INDEXED_TEXT.op("@@")(query))
+        return TextSearch(_WORDS.op("@@")(query), row_check=_WORDS_READ.op("@@")(query))
     # The episode is a column of the index: the index alone finds this episode's matches.
     match = _MATCH(f'episode_id : "{int(episode_id)}" AND {fts5_query(words)}')
     return TextSearch(
@@ -147,10 +155,12 @@ POSTGRESQL_CREATE = (
     "ALTER TEXT SEARCH CONFIGURATION question_search ALTER MAPPING FOR asciiword, word,"
     " numword, asciihword, hword, numhword, hword_asciipart, hword_part, hword_numpart"
     " WITH unaccent, simple",
-    f"CREATE INDEX ix_question_search ON question USING gin (({TSVECTOR}))",
+    f"ALTER TABLE question ADD COLUMN text_words tsvector GENERATED ALWAYS AS ({TSVECTOR}) STORED",
+    "CREATE INDEX ix_question_search ON question USING gin (text_words)",
 )
 POSTGRESQL_DROP = (
     "DROP INDEX IF EXISTS ix_question_search",
+    "ALTER TABLE question DROP COLUMN IF EXISTS text_words",
     "DROP TEXT SEARCH CONFIGURATION IF EXISTS question_search",
 )
 with_table(
@@ -160,12 +170,13 @@ with_table(
 )
 
 
-#: the database's own objects that no model describes: the index, and the status tally
-_NOT_MODELS = {"ix_question_search", "question_tally"}
+#: the database's own objects that no model describes: the index and its column, and the
+#: status tally
+_NOT_MODELS = {"ix_question_search", "text_words", "question_tally"}
 
 
 def include_in_autogenerate(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
     """Alembic's `include_name`: False for the index's objects, which the models do not
     describe and autogenerate would otherwise offer to drop (the FTS5 table and its shadow
-    tables, PostgreSQL's expression index; the status tally of `tally`)."""
+    tables, PostgreSQL's column of words and its index; the status tally of `tally`)."""
     return not (name or "").startswith("question_fts") and name not in _NOT_MODELS

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 
 from app.extensions import db
-from app.models import Attendee, FacilitatorAction, Question, QuestionTheme, Theme
+from app.models import Attendee, Episode, FacilitatorAction, Question, QuestionTheme, Theme
 from tests.support.database import NOW, count_queries
 from tests.support.facilitator import log_in
 from tests.support.http import csrf_from, htmx_headers, normalise_spaces
@@ -171,6 +171,73 @@ def test_a_page_past_the_end_shows_the_last_one_whatever_filters(
         if "page 2" in title:
             # the last page holds the rest: the least voted of the list
             assert "Question 0 sur la concertation" in text, args
+
+
+def test_a_search_by_votes_shows_the_right_page_however_its_questions_are_found(
+    facilitator_client: FlaskClient, programme: Flask, make_attendee
+) -> None:
+    """On PostgreSQL a search sorted by votes walks the most voted questions and keeps
+    those that match, and sorts every match when too few of them do (a word only the least
+    voted hold, a page further on): either way the page is the one a sort of every match
+    gives, with its total. 400 questions, so that a walk sees only some of them."""
+    from app.facilitator.review import ReviewFilters, review_page
+    from app.programme.services import episode_or_404
+
+    attendee, _ = make_attendee()
+    votes = [(n * 37) % 400 // 2 for n in range(400)]  # scattered, each twice (ties)
+    words = {
+        "commun": lambda n: n % 10 != 0,  # nine in ten
+        "moitie": lambda n: n % 2 == 0,  # one in two
+        "rare": lambda n: votes[n] < 10,  # the 20 least voted only
+        "absent": lambda n: False,
+    }
+    with programme.app_context():
+        episode = db.session.scalars(sa.select(Episode).filter_by(slug=EPISODE)).one()
+        rows = [
+            {
+                "episode_id": episode.id,
+                "attendee_id": attendee,
+                "text": f"Question {n} " + " ".join(w for w, has in words.items() if has(n)),
+                "status": "retenue" if n % 3 == 0 else "nouvelle",
+                "vote_count": votes[n],
+                "created_at": NOW,
+                "updated_at": NOW,
+            }
+            for n in range(400)
+        ]
+        db.session.execute(sa.insert(Question), rows)
+        db.session.commit()
+        questions = db.session.execute(
+            sa.select(Question.id, Question.text, Question.vote_count, Question.status).where(
+                Question.episode_id == episode.id
+            )
+        ).all()
+    by_votes = sorted(questions, key=lambda q: (q.vote_count, q.id), reverse=True)
+    for word in words:
+        for status in (None, "retenue"):
+            expected = [
+                q.id
+                for q in by_votes
+                if word in q.text.split() and (status is None or q.status == status)
+            ]
+            for page in (1, 2, 5):
+                want = expected[(page - 1) * 50 : page * 50]
+                args = {"q": word, "page": str(page), "statut": status or ""}
+                with programme.test_request_context():
+                    for walk in (True, False):
+                        shown = review_page(
+                            episode_or_404(EPISODE), ReviewFilters.from_args(args), walk=walk
+                        )
+                        assert shown.total == len(expected), (word, status, page, walk)
+                        if want:
+                            ids = [row.id for row in shown.questions]
+                            assert ids == want, (word, status, page, walk)
+                    db.session.remove()
+    # Through the page: the rare word, found by a sort after the walk fell short.
+    text = text_of(facilitator_client.get(REVIEW, query_string={"q": "rare"}))
+    assert "20 questions contenant « rare »" in text
+    rare = [n for n in range(400) if words["rare"](n)]
+    assert all(f"Question {n} " in text for n in rare)
 
 
 def test_review_page_runs_a_constant_number_of_queries(

@@ -137,10 +137,11 @@ class ReviewPage:
     themes: list[ThemeName] = field(default_factory=list)
 
 
-def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
+def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) -> ReviewPage:
     """Three statements whatever the size: the counts (one row of the tally), the page
     (with authors, fates and their themes' ids), the cycle's themes; on a theme on SQLite,
-    its count; past the end, a count and the last page."""
+    its count; past the end, a count and the last page. `walk`: a search on PostgreSQL may
+    walk the votes index (`_walk_size`); without, or when the walk falls short, it sorts."""
     episode_id = episode.id
     counts, max_id = status_counts(episode_id)
     conditions = [Question.episode_id == episode_id]
@@ -157,6 +158,7 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
     # apart, a search read its matches twice (at 10,000 questions, 8,750 of them: 6.1 ms
     # for the statement against 5.0), and a theme its tags (3.2 ms against 2.4).
     one_scan = bool(search or filters.theme) and on_postgresql()
+    walked = _walk_size(search, filters) if one_scan and walk else 0
     # Without a search the total is already known from the counts (or, on a theme, from
     # its tags): spare a scan, and let the page's index walk stop at the page.
     if search or one_scan:
@@ -171,7 +173,22 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
     # sort of bare ids), then fetch those rows with their authors. A search on SQLite is
     # counted by an uncorrelated subquery, from its index alone where it can (a window
     # count would sort every match, and stop the index walk from ending at the page).
-    if one_scan:
+    if walked:
+        # The episode's questions in the page's order, the first `walked` of them from the
+        # votes index alone; the page is the first of those whose stored words match.
+        ranked = (
+            sa.select(Question.id, Question.vote_count)
+            .where(Question.episode_id == episode_id)
+            .order_by(*_order("votes", Question.__table__.c))
+            .limit(walked)
+            .subquery("ranked")
+        )
+        candidates = ranked.c
+        checked = [c for c in conditions if c is not search.condition] + [search.row_check]
+        where = (Question.id == ranked.c.id, *checked)
+        total_column = sa.select(sa.func.count()).where(*conditions).correlate(None)
+        total_column = total_column.scalar_subquery()
+    elif one_scan:
         matches = (
             sa.select(Question.id, Question.vote_count)
             .where(*conditions)
@@ -201,11 +218,16 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
         total = known_total
     elif rows:
         total = rows[0].total
+        if walked and len(rows) < min(PAGE_SIZE, total - (filters.page - 1) * PAGE_SIZE):
+            # Too few of the walked questions matched: sort every match instead.
+            return review_page(episode, filters, walk=False)
     else:  # a page past the end of the results: count them, and show the last page
         total = db.session.scalar(sa.select(sa.func.count()).where(*conditions)) or 0
         if filters.page > _pages(total):
             filters.page = _pages(total)
-            return review_page(episode, filters)
+            return review_page(episode, filters, walk=walk)
+        if walked and total:  # none of the walked questions matched
+            return review_page(episode, filters, walk=False)
     # Each row: LISTED, the total, then the fate's links and the themes' ids.
     questions = list(rows)
     themes = themes_of_series(episode.series_id)
@@ -213,6 +235,24 @@ def review_page(episode: Episode, filters: ReviewFilters) -> ReviewPage:
     return ReviewPage(
         questions, counts, total, _pages(total), filters, max_id, details=details, themes=themes
     )
+
+
+#: a search on PostgreSQL, sorted by votes, walks this many of the episode's questions per
+#: question its page shows: found at once when a third of those it walks match (a common
+#: word: reading and sorting every match would cost far more). Past WALK_MOST, or with a
+#: theme (a few of the episode's questions), it sorts the matches, as a rare word does
+#: after a walk that fell short.
+WALK_SPREAD = 3
+WALK_MOST = 600
+
+
+def _walk_size(search: TextSearch | None, filters: ReviewFilters) -> int:
+    """How many of the episode's questions, by votes, a search walks to find its page on
+    PostgreSQL (0: it sorts its matches instead)."""
+    if search is None or search.row_check is None or filters.theme or filters.sort != "votes":
+        return 0
+    size = WALK_SPREAD * filters.page * PAGE_SIZE
+    return size if size <= WALK_MOST else 0
 
 
 def _search_total(

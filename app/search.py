@@ -56,21 +56,21 @@ _WORDS_READ = sa.func.coalesce(_WORDS, sa.literal_column("''::tsvector"))
 
 @dataclass
 class TextSearch:
-    """A search of an episode's questions: the condition on `Question`; on SQLite the count
-    of the episode's matches read from the index alone (when nothing else filters); on
-    PostgreSQL the condition as checked on each row read, for a walk in another order."""
+    """A search of an episode's questions: the condition on `Question`; on SQLite the
+    episode's matches read from the index alone (to count them when nothing else filters);
+    on PostgreSQL the condition as checked on each row read, for a walk in another order."""
 
     condition: sa.ColumnElement[bool]
-    index_count: sa.Select[Any] | None = None
+    index_matches: sa.Select[Any] | None = None
     row_check: sa.ColumnElement[bool] | None = None
 
-    def index_count_among(self, ids: sa.Select[Any]) -> sa.Select[Any] | None:
-        """The index's count, only of the questions `ids` selects (a theme's)."""
-        if self.index_count is None:
+    def index_matches_among(self, ids: sa.Select[Any]) -> sa.Select[Any] | None:
+        """The index's matches, only those of the questions `ids` selects (a theme's)."""
+        if self.index_matches is None:
             return None
         # `+ 0`: a bare rowid would be handed to FTS5, which would then run the search once
         # per id (0.4 s for a theme of 1,000 questions) instead of checking its matches.
-        return self.index_count.where((_FTS.c.rowid + 0).in_(ids))
+        return self.index_matches.where((_FTS.c.rowid + 0).in_(ids))
 
 
 def search_words(text: str) -> list[str]:
@@ -94,7 +94,7 @@ def text_search(text: str, episode_id: int) -> TextSearch | None:
     match = _MATCH(f'episode_id : "{int(episode_id)}" AND {fts5_query(words)}')
     return TextSearch(
         Question.id.in_(sa.select(_FTS.c.rowid).where(match)),
-        index_count=sa.select(sa.func.count()).select_from(_FTS).where(match),
+        index_matches=sa.select(_FTS.c.rowid).where(match),
     )
 
 

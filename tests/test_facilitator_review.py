@@ -240,6 +240,53 @@ def test_a_search_by_votes_shows_the_right_page_however_its_questions_are_found(
     assert all(f"Question {n} " in text for n in rare)
 
 
+def test_a_search_counts_up_to_a_thousand_and_says_plus_de_beyond(
+    facilitator_client: FlaskClient, programme: Flask, make_attendee
+) -> None:
+    """A search that finds 1,100 questions says "plus de 1 000" (it stops counting there)
+    and still pages through all of them; the last pages count exactly; lists without a
+    search count exactly, in French (1 100)."""
+    attendee, _ = make_attendee()
+    with programme.app_context():
+        episode_id = db.session.scalar(sa.select(Episode.id).filter_by(slug=EPISODE))
+        db.session.execute(
+            sa.insert(Question),
+            [
+                {
+                    "episode_id": episode_id,
+                    "attendee_id": attendee,
+                    "text": f"Question {n} : " + ("concertation" if n < 1100 else "budget"),
+                    "status": "nouvelle",
+                    "vote_count": n,
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for n in range(1150)
+            ],
+        )
+        db.session.commit()
+    for args, title in [
+        ({"q": "concertation"}, "Plus de 1 000 questions contenant « concertation » · page 1 "),
+        ({"q": "concertation", "page": 21}, "Plus de 1 050 questions contenant « concertation »"),
+        (
+            {"q": "concertation", "page": 22},
+            "1 100 questions contenant « concertation » · page 22 sur 22",
+        ),
+        ({"q": "concertation", "statut": "nouvelle"}, "Plus de 1 000 questions nouvelles"),
+        ({"q": "budget"}, "50 questions contenant « budget »"),
+        ({}, "1 150 questions · page 1 sur 23"),
+    ]:
+        response = facilitator_client.get(REVIEW, query_string=args)
+        assert response.status_code == 200
+        assert title in text_of(response), args
+    page = facilitator_client.get(REVIEW, query_string={"q": "concertation", "page": 20})
+    text = text_of(page)
+    assert "Plus de 1 000 questions" in text and "page 20 sur" not in text
+    # the next page is offered, and it holds the next 50 by votes
+    assert 'rel="next"' in page.get_data(as_text=True)
+    assert "Question 100 : concertation" in text and "Question 99 :" not in text
+
+
 def test_review_page_runs_a_constant_number_of_queries(
     facilitator_client: FlaskClient, programme: Flask, make_attendee, make_question
 ) -> None:

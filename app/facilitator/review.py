@@ -135,13 +135,16 @@ class ReviewPage:
     max_id: int
     details: dict[int, RowDetails] = field(default_factory=dict)
     themes: list[ThemeName] = field(default_factory=list)
+    #: a search that found more than `total`: it stopped counting there (SEARCH_COUNT_MOST)
+    more: bool = False
 
 
 def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) -> ReviewPage:
     """Three statements whatever the size: the counts (one row of the tally), the page
     (with authors, fates and their themes' ids), the cycle's themes; on a theme on SQLite,
     its count; past the end, a count and the last page. `walk`: a search on PostgreSQL may
-    walk the votes index (`_walk_size`); without, or when the walk falls short, it sorts."""
+    walk the votes index (`_walk_size`); without, or when the walk falls short (the page
+    again), it sorts its matches."""
     episode_id = episode.id
     counts, max_id = status_counts(episode_id)
     conditions = [Question.episode_id == episode_id]
@@ -159,6 +162,8 @@ def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) 
     # for the statement against 5.0), and a theme its tags (3.2 ms against 2.4).
     one_scan = bool(search or filters.theme) and on_postgresql()
     walked = _walk_size(search, filters) if one_scan and walk else 0
+    # A search counts its matches up to SEARCH_COUNT_MOST, or to the end of the page asked.
+    count_most = max(SEARCH_COUNT_MOST, filters.page * PAGE_SIZE) + 1 if search else None
     # Without a search the total is already known from the counts (or, on a theme, from
     # its tags): spare a scan, and let the page's index walk stop at the page.
     if search or one_scan:
@@ -186,8 +191,7 @@ def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) 
         candidates = ranked.c
         checked = [c for c in conditions if c is not search.condition] + [search.row_check]
         where = (Question.id == ranked.c.id, *checked)
-        total_column = sa.select(sa.func.count()).where(*conditions).correlate(None)
-        total_column = total_column.scalar_subquery()
+        total_column = _counted(sa.select(Question.id).where(*conditions), count_most)
     elif one_scan:
         matches = (
             sa.select(Question.id, Question.vote_count)
@@ -196,10 +200,12 @@ def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) 
             .prefix_with("MATERIALIZED")
         )
         candidates, where = matches.c, ()
-        total_column = sa.select(sa.func.count()).select_from(matches).scalar_subquery()
-    else:
+        total_column = _counted(sa.select(matches.c.id), count_most)
+    elif search:
         candidates, where = Question.__table__.c, conditions
-        total_column = _search_total(search, filters, tagged, conditions) if search else sa.null()
+        total_column = _counted(_search_matches(search, filters, tagged, conditions), count_most)
+    else:
+        candidates, where, total_column = Question.__table__.c, conditions, sa.null()
     window = (
         sa.select(candidates.id)
         .where(*where)
@@ -214,6 +220,7 @@ def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) 
         .join(Question.attendee)
         .order_by(*_order(filters.sort, Question.__table__.c))
     ).all()
+    more = False
     if known_total is not None:
         total = known_total
     elif rows:
@@ -228,12 +235,22 @@ def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) 
             return review_page(episode, filters, walk=walk)
         if walked and total:  # none of the walked questions matched
             return review_page(episode, filters, walk=False)
+    if count_most is not None and total >= count_most:
+        more, total = True, count_most - 1
     # Each row: LISTED, the total, then the fate's links and the themes' ids.
     questions = list(rows)
     themes = themes_of_series(episode.series_id)
     details = _details([(row.id, *row[len(LISTED) + 1 :]) for row in rows], themes)
     return ReviewPage(
-        questions, counts, total, _pages(total), filters, max_id, details=details, themes=themes
+        questions,
+        counts,
+        total,
+        filters.page + 1 if more else _pages(total),
+        filters,
+        max_id,
+        details=details,
+        themes=themes,
+        more=more,
     )
 
 
@@ -255,42 +272,51 @@ def _walk_size(search: TextSearch | None, filters: ReviewFilters) -> int:
     return size if size <= WALK_MOST else 0
 
 
-def _search_total(
+#: a search counts its matches up to this many (further on, up to the end of the page
+#: asked); past it the list says "plus de 1 000". Counting 8,750 matches read every one of
+#: them (2 to 4 ms on PostgreSQL, whatever the page); a list that long is not read, the
+#: search is narrowed. Counts without a search are exact (the tally, a theme's tags).
+SEARCH_COUNT_MOST = 1000
+
+
+def _counted(rows: sa.Select, most: int | None) -> sa.ScalarSelect[int]:
+    """How many rows `rows` selects, up to `most` (None: all), as an uncorrelated subquery
+    of the page's statement."""
+    if most is not None:
+        rows = rows.limit(most)
+    return sa.select(sa.func.count()).select_from(rows.subquery()).correlate(None).scalar_subquery()
+
+
+def _search_matches(
     search: TextSearch,
     filters: ReviewFilters,
     tagged: list[sa.ColumnElement[bool]],
     conditions: list[sa.ColumnElement[bool]],
-) -> sa.ScalarSelect[int]:
-    """How many questions a search on SQLite finds, as a subquery of the page's statement:
-    from the index alone unless a status filters, else from the theme's tags on a theme,
-    else from the episode's questions."""
-    if search.index_count is not None and not filters.status:
-        count = (
-            search.index_count_among(question_ids_with_theme(filters.theme))
-            if filters.theme
-            else search.index_count
-        )
-    elif filters.theme:
-        count = _count_tagged(filters.theme, tagged)
-    else:
-        count = sa.select(sa.func.count()).where(*conditions)
-    return count.correlate(None).scalar_subquery()
+) -> sa.Select:
+    """The questions a search on SQLite finds, to count them: from the index alone unless a
+    status filters, else from the theme's tags on a theme, else from the episode's
+    questions."""
+    if search.index_matches is not None and not filters.status:
+        if filters.theme:
+            return search.index_matches_among(question_ids_with_theme(filters.theme))
+        return search.index_matches
+    if filters.theme:
+        return _tagged(filters.theme, tagged)
+    return sa.select(Question.id).where(*conditions)
 
 
-def _count_tagged(theme_id: int, conditions: list[sa.ColumnElement[bool]]) -> sa.Select:
-    """Count the questions meeting `conditions` tagged with the theme: its tags walked,
-    each question looked up (a theme holds few of an episode's questions)."""
+def _tagged(theme_id: int, conditions: list[sa.ColumnElement[bool]]) -> sa.Select:
+    """The questions meeting `conditions` tagged with the theme: its tags walked, each
+    question looked up (a theme holds few of an episode's questions)."""
     meets = sa.select(Question.id).where(Question.id == QuestionTheme.question_id, *conditions)
-    return (
-        sa.select(sa.func.count())
-        .select_from(QuestionTheme)
-        .where(QuestionTheme.theme_id == theme_id, meets.correlate(QuestionTheme).exists())
+    return sa.select(QuestionTheme.question_id).where(
+        QuestionTheme.theme_id == theme_id, meets.correlate(QuestionTheme).exists()
     )
 
 
 def _count_with_theme(theme_id: int, conditions: list[sa.ColumnElement[bool]]) -> int:
     """The questions meeting `conditions` tagged with the theme."""
-    return db.session.scalar(_count_tagged(theme_id, conditions)) or 0
+    return db.session.scalar(sa.select(_counted(_tagged(theme_id, conditions), None))) or 0
 
 
 def _with_fate_links(statement: sa.Select) -> sa.Select:

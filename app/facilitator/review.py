@@ -154,13 +154,20 @@ def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) 
     if search:
         conditions.append(search.condition)
     tagged = list(conditions)
-    if filters.theme:
+    postgresql = on_postgresql()
+    if filters.theme and search and postgresql:
+        # The theme's questions looked up one by one, each one's stored words checked (a
+        # theme holds few of an episode's questions): joined to the matches instead, a
+        # common word read all 8,750 of them to keep the theme's 1,000 (4.9 ms against 2.8).
+        theme_ids = question_ids_with_theme(filters.theme).scalar_subquery()
+        conditions.append(Question.id == sa.any_(sa.func.array(theme_ids)))
+    elif filters.theme:
         conditions.append(Question.id.in_(question_ids_with_theme(filters.theme)))
     # On PostgreSQL a search or a theme is counted in the scan that finds the page: its
     # questions are gathered once (a materialized CTE), then counted and sorted. Counted
     # apart, a search read its matches twice (at 10,000 questions, 8,750 of them: 6.1 ms
     # for the statement against 5.0), and a theme its tags (3.2 ms against 2.4).
-    one_scan = bool(search or filters.theme) and on_postgresql()
+    one_scan = bool(search or filters.theme) and postgresql
     walked = _walk_size(search, filters) if one_scan and walk else 0
     # A search counts its matches up to SEARCH_COUNT_MOST, or to the end of the page asked.
     count_most = max(SEARCH_COUNT_MOST, filters.page * PAGE_SIZE) + 1 if search else None

@@ -188,7 +188,8 @@ def test_a_search_by_votes_shows_the_right_page_however_its_questions_are_found(
     words = {
         "commun": lambda n: n % 10 != 0,  # nine in ten
         "moitie": lambda n: n % 2 == 0,  # one in two
-        "rare": lambda n: votes[n] < 10,  # the 20 least voted only
+        "parfois": lambda n: votes[n] % 8 == 0,  # one in eight: a walk finds some
+        "rare": lambda n: votes[n] < 10,  # the 20 least voted only: a walk finds none
         "absent": lambda n: False,
     }
     with programme.app_context():

@@ -168,7 +168,7 @@ def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) 
     # apart, a search read its matches twice (at 10,000 questions, 8,750 of them: 6.1 ms
     # for the statement against 5.0), and a theme its tags (3.2 ms against 2.4).
     one_scan = bool(search or filters.theme) and postgresql
-    walked = _walk_size(search, filters) if one_scan and walk else 0
+    walked = _walk_size(search, filters, counts) if one_scan and walk else 0
     # A search counts its matches up to SEARCH_COUNT_MOST, or to the end of the page asked.
     count_most = max(SEARCH_COUNT_MOST, filters.page * PAGE_SIZE) + 1 if search else None
     # Without a search the total is already known from the counts (or, on a theme, from
@@ -270,12 +270,20 @@ WALK_SPREAD = 3
 WALK_MOST = 600
 
 
-def _walk_size(search: TextSearch | None, filters: ReviewFilters) -> int:
+def _walk_size(
+    search: TextSearch | None, filters: ReviewFilters, counts: dict[QuestionStatus, int]
+) -> int:
     """How many of the episode's questions, by votes, a search walks to find its page on
-    PostgreSQL (0: it sorts its matches instead)."""
+    PostgreSQL (0: it sorts its matches instead). A status filter walks as many more as
+    its share of the episode is small (the tally's counts)."""
     if search is None or search.row_check is None or filters.theme or filters.sort != "votes":
         return 0
     size = WALK_SPREAD * filters.page * PAGE_SIZE
+    if filters.status:
+        of_status, everyone = counts[filters.status], sum(counts.values())
+        if not of_status:
+            return 0
+        size = -(-size * everyone // of_status)
     return size if size <= WALK_MOST else 0
 
 

@@ -49,8 +49,10 @@ _FTS = sa.table("question_fts", sa.column("rowid", sa.Integer))
 _MATCH = sa.literal_column("question_fts").op("MATCH")
 #: PostgreSQL: the column that holds TSVECTOR, computed by the database on every write
 _WORDS = sa.literal_column("question.text_words")
-#: the same words where the index cannot serve: checked on each row read (a row's stored
-#: words cost a microsecond to check, where working them out of its text costs forty)
+#: the same words checked on each row read, for a walk in another index's order (a row's
+#: stored words cost a microsecond to check, where working them out of its text costs
+#: forty). The column is never null: `coalesce` is there so that the planner cannot use
+#: the GIN index for this condition, and read every match instead of the rows walked.
 _WORDS_READ = sa.func.coalesce(_WORDS, sa.literal_column("''::tsvector"))
 
 
@@ -123,7 +125,8 @@ def tsquery(words: list[str]) -> str:
 
 
 # ---------------------------------------------------------------- the index's objects
-# The migration a3c9e5f1b7d2 writes the same statements (a migration keeps its own copy);
+# The migrations a3c9e5f1b7d2 (and, on PostgreSQL, f7b3d9e1c5a2: the column of words, the
+# index moved onto it) write the same statements (a migration keeps its own copy);
 # tests/test_migration_search.py checks that both give the same schema.
 
 SQLITE_CREATE = (

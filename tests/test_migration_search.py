@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -167,6 +168,54 @@ def test_upgrading_indexes_the_questions_on_file_and_downgrading_keeps_them(
         assert len(search("reunion")) == 3
 
 
+def test_postgresql_words_column_comes_and_goes_with_its_migration(tmp_path: Path) -> None:
+    """f7b3d9e1c5a2 on questions already on file: each one's words are written out, with
+    their statistics; its downgrade puts the index back on the expression of the text,
+    which still finds them; upgrading again writes the words of those asked meanwhile."""
+    with empty_database(tmp_path, "words") as app, app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the column of words is PostgreSQL's (SQLite has its FTS5 table)")
+        upgrade()
+        load_programme()
+        first, _ = some_questions(["Une réunion publique ?", "La mise en œuvre"])
+        downgrade(revision="e5a1c7d3b9f2")
+        with db.engine.begin() as conn:
+            columns = conn.exec_driver_sql(
+                "SELECT count(*) FROM information_schema.columns WHERE table_schema ="
+                " current_schema() AND table_name = 'question' AND column_name = 'text_words'"
+            )
+            assert columns.scalar() == 0
+            index = conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+                " AND indexname = 'ix_question_search'"
+            ).scalar()
+            assert "to_tsvector('question_search'::regconfig, translate(" in index
+            by_expression = conn.exec_driver_sql(
+                "SELECT id FROM question WHERE to_tsvector('question_search'::regconfig,"
+                " translate(text, '.-/+~@:<>&', '          ')) @@ 'reunion:*'::tsquery"
+            )
+            assert [row[0] for row in by_expression] == [first]
+            attendee = conn.exec_driver_sql(
+                "SELECT attendee_id, episode_id FROM question WHERE id = %s", (first,)
+            ).one()
+            conn.exec_driver_sql(
+                "INSERT INTO question (episode_id, attendee_id, text, status, published,"
+                " show_name, note, vote_count, created_at, updated_at, revision,"
+                " written_answer, decline_detail) VALUES (%s, %s, 'Réunions de quartier',"
+                " 'nouvelle', false, false, '', 0, now(), now(), 0, '', '')",
+                (attendee.episode_id, attendee.attendee_id),
+            )
+        upgrade()
+        assert len(search("reunion")) == 2
+        assert search("oeuvre") == search("œuvre") != []
+        with db.engine.connect() as conn:
+            statistics = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stats WHERE schemaname = current_schema()"
+                " AND tablename = 'question' AND attname = 'text_words'"
+            )
+            assert statistics.scalar() == 1
+
+
 def test_create_all_builds_the_index_the_migrations_build(tmp_path: Path) -> None:
     with empty_database(tmp_path, "migrated") as migrated, migrated.app_context():
         upgrade()
@@ -183,6 +232,11 @@ def test_create_all_builds_the_index_the_migrations_build(tmp_path: Path) -> Non
         with db.engine.connect() as conn:
             if conn.dialect.name == "sqlite":
                 assert search_objects(conn) == []
+            else:  # the table is gone with its column and index; the configuration too
+                configuration = conn.exec_driver_sql(
+                    "SELECT count(*) FROM pg_ts_config WHERE cfgname = 'question_search'"
+                )
+                assert configuration.scalar() == 0
 
 
 def test_a_backup_leaves_the_index_out_and_a_restore_fills_it(tmp_path: Path) -> None:

@@ -141,10 +141,10 @@ class ReviewPage:
 
 def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) -> ReviewPage:
     """Three statements whatever the size: the counts (one row of the tally), the page
-    (with authors, fates and their themes' ids), the cycle's themes; on a theme on SQLite,
-    its count; past the end, a count and the last page. `walk`: a search on PostgreSQL may
-    walk the votes index (`_walk_size`); without, or when the walk falls short (the page
-    again), it sorts its matches."""
+    (with authors, fates and their themes' ids, and a search's capped count), the cycle's
+    themes; on a theme on SQLite, its count; past the end, a count and the last page.
+    `walk`: a search on PostgreSQL may walk the votes index (`_walk_size`); when the walk
+    falls short, the page again, sorting every match."""
     episode_id = episode.id
     counts, max_id = status_counts(episode_id)
     conditions = [Question.episode_id == episode_id]
@@ -166,7 +166,8 @@ def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) 
     # On PostgreSQL a search or a theme is counted in the scan that finds the page: its
     # questions are gathered once (a materialized CTE), then counted and sorted. Counted
     # apart, a search read its matches twice (at 10,000 questions, 8,750 of them: 6.1 ms
-    # for the statement against 5.0), and a theme its tags (3.2 ms against 2.4).
+    # for the statement against 5.0), and a theme its tags (3.2 ms against 2.4). A search
+    # by votes walks instead when it can (`walked`), and is counted apart, from the index.
     one_scan = bool(search or filters.theme) and postgresql
     walked = _walk_size(search, filters, counts) if one_scan and walk else 0
     # A search counts its matches up to SEARCH_COUNT_MOST, or to the end of the page asked.
@@ -182,12 +183,14 @@ def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) 
     if known_total is not None:
         filters.page = min(filters.page, _pages(known_total))
     # Deferred join: pick the page's ids on the question table alone (an index walk, or a
-    # sort of bare ids), then fetch those rows with their authors. A search on SQLite is
-    # counted by an uncorrelated subquery, from its index alone where it can (a window
-    # count would sort every match, and stop the index walk from ending at the page).
+    # sort of bare ids), then fetch those rows with their authors. A search is counted by
+    # an uncorrelated subquery (`_counted`), on SQLite from its index alone where it can (a
+    # window count would sort every match, and stop the index walk from ending at the page).
     if walked:
         # The episode's questions in the page's order, the first `walked` of them from the
-        # votes index alone; the page is the first of those whose stored words match.
+        # votes index alone; the page is the first of those whose stored words match, each
+        # looked up by its id (LATERAL, LIMIT: the planner may not turn the lookups into a
+        # scan of the whole table, as it did on 2,000 questions).
         ranked = (
             sa.select(Question.id, Question.vote_count)
             .where(Question.episode_id == episode_id)
@@ -195,9 +198,10 @@ def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) 
             .limit(walked)
             .subquery("ranked")
         )
-        candidates = ranked.c
         checked = [c for c in conditions if c is not search.condition] + [search.row_check]
-        where = (Question.id == ranked.c.id, *checked)
+        found = sa.select(Question.id).where(Question.id == ranked.c.id, *checked).limit(1)
+        candidates, where = ranked.c, ()
+        walk_from = ranked.join(found.lateral("found"), sa.true())
         total_column = _counted(sa.select(Question.id).where(*conditions), count_most)
     elif one_scan:
         matches = (
@@ -213,9 +217,11 @@ def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) 
         total_column = _counted(_search_matches(search, filters, tagged, conditions), count_most)
     else:
         candidates, where, total_column = Question.__table__.c, conditions, sa.null()
+    window = sa.select(candidates.id)
+    if walked:
+        window = window.select_from(walk_from)
     window = (
-        sa.select(candidates.id)
-        .where(*where)
+        window.where(*where)
         .order_by(*_order(filters.sort, candidates))
         .limit(PAGE_SIZE)
         .offset((filters.page - 1) * PAGE_SIZE)
@@ -235,13 +241,13 @@ def review_page(episode: Episode, filters: ReviewFilters, *, walk: bool = True) 
         if walked and len(rows) < min(PAGE_SIZE, total - (filters.page - 1) * PAGE_SIZE):
             # Too few of the walked questions matched: sort every match instead.
             return review_page(episode, filters, walk=False)
+    elif walked:  # none of the walked questions matched (or a page past the end)
+        return review_page(episode, filters, walk=False)
     else:  # a page past the end of the results: count them, and show the last page
         total = db.session.scalar(sa.select(sa.func.count()).where(*conditions)) or 0
         if filters.page > _pages(total):
             filters.page = _pages(total)
-            return review_page(episode, filters, walk=walk)
-        if walked and total:  # none of the walked questions matched
-            return review_page(episode, filters, walk=False)
+            return review_page(episode, filters)
     if count_most is not None and total >= count_most:
         more, total = True, count_most - 1
     # Each row: LISTED, the total, then the fate's links and the themes' ids.

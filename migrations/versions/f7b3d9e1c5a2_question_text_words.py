@@ -30,12 +30,15 @@ POSTGRESQL_UPGRADE = (
     " (strip(to_tsvector('question_search'::regconfig,"
     " translate(text, '.-/+~@:<>&', '          ')))) STORED",
     "CREATE INDEX ix_question_search ON question USING gin (text_words)",
+    # The rewritten table has no statistics on the column until autovacuum comes by.
+    "ANALYZE question",
 )
 POSTGRESQL_DOWNGRADE = (
     "DROP INDEX IF EXISTS ix_question_search",
     "ALTER TABLE question DROP COLUMN IF EXISTS text_words",
     "CREATE INDEX ix_question_search ON question USING gin ((to_tsvector("
     "'question_search'::regconfig, translate(text, '.-/+~@:<>&', '          '))))",
+    "ANALYZE question",
 )
 
 

@@ -12,7 +12,15 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 
 from app.extensions import db
-from app.models import Attendee, Episode, FacilitatorAction, Question, QuestionTheme, Theme
+from app.models import (
+    Attendee,
+    Episode,
+    FacilitatorAction,
+    Question,
+    QuestionTheme,
+    Registration,
+    Theme,
+)
 from tests.support.database import NOW, count_queries
 from tests.support.facilitator import log_in
 from tests.support.http import csrf_from, htmx_headers, normalise_spaces
@@ -286,6 +294,62 @@ def test_a_search_counts_up_to_a_thousand_and_says_plus_de_beyond(
     # the next page is offered, and it holds the next 50 by votes
     assert 'rel="next"' in page.get_data(as_text=True)
     assert "Question 100 : concertation" in text and "Question 99 :" not in text
+
+
+def test_the_facilitators_counts_are_written_in_french_past_a_thousand(
+    facilitator_client: FlaskClient, programme: Flask
+) -> None:
+    """1 200 people on the cycle, 1 050 questions: the dashboard, the list of registrants
+    and the review's status filters write them as French does (a narrow no-break space
+    between thousands), not « 1200 »."""
+    with programme.app_context():
+        episode = db.session.scalars(sa.select(Episode).filter_by(slug=EPISODE)).one()
+        db.session.execute(
+            sa.insert(Attendee),
+            [
+                {
+                    "series_id": episode.series_id,
+                    "email": f"personne{n}@example.org",
+                    "first_name": "Camille",
+                    "last_name": f"Martin{n}",
+                    "organisation": "Ville de Rennes",
+                    "organisation_kind": "collectivite",
+                    "job_title": "",
+                    "privacy_acknowledged_at": NOW,
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for n in range(1200)
+            ],
+        )
+        people = list(db.session.scalars(sa.select(Attendee.id).order_by(Attendee.id)))
+        db.session.execute(
+            sa.insert(Registration),
+            [{"attendee_id": i, "episode_id": episode.id, "created_at": NOW} for i in people],
+        )
+        db.session.execute(
+            sa.insert(Question),
+            [
+                {
+                    "episode_id": episode.id,
+                    "attendee_id": people[n],
+                    "text": f"Question {n}",
+                    "status": "nouvelle",
+                    "vote_count": 0,
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for n in range(1050)
+            ],
+        )
+        db.session.commit()
+    dashboard = text_of(facilitator_client.get("/animation/"))
+    assert "1 200 personnes inscrites au cycle" in dashboard
+    assert "1 050" in dashboard and "1050" not in dashboard
+    assert "1 200 personnes" in text_of(facilitator_client.get("/animation/inscrits"))
+    review = text_of(facilitator_client.get(REVIEW))
+    assert "Toutes 1 050" in review and "Nouvelles 1 050" in review
+    assert "1 050 questions · page 1 sur 21" in review
 
 
 def test_review_page_runs_a_constant_number_of_queries(

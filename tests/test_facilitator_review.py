@@ -36,6 +36,20 @@ def text_of(response) -> str:  # type: ignore[no-untyped-def]
     return re.sub(r"\s+", " ", normalise_spaces(html.unescape(body)))
 
 
+def add_questions(episode_id: int, questions: list[dict[str, object]]) -> None:
+    """Many questions on the episode in one statement (in an app context): each one's
+    text and attendee_id, its status (nouvelle) and vote_count (0) when given."""
+    defaults = {
+        "episode_id": episode_id,
+        "status": "nouvelle",
+        "vote_count": 0,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    db.session.execute(sa.insert(Question), [defaults | fields for fields in questions])
+    db.session.commit()
+
+
 def question(app: Flask, question_id: int) -> Question:
     with app.app_context():
         found = db.session.get(Question, question_id)
@@ -202,20 +216,18 @@ def test_a_search_by_votes_shows_the_right_page_however_its_questions_are_found(
     }
     with programme.app_context():
         episode = db.session.scalars(sa.select(Episode).filter_by(slug=EPISODE)).one()
-        rows = [
-            {
-                "episode_id": episode.id,
-                "attendee_id": attendee,
-                "text": f"Question {n} " + " ".join(w for w, has in words.items() if has(n)),
-                "status": "retenue" if n % 3 == 0 else "nouvelle",
-                "vote_count": votes[n],
-                "created_at": NOW,
-                "updated_at": NOW,
-            }
-            for n in range(400)
-        ]
-        db.session.execute(sa.insert(Question), rows)
-        db.session.commit()
+        add_questions(
+            episode.id,
+            [
+                {
+                    "attendee_id": attendee,
+                    "text": f"Question {n} " + " ".join(w for w, has in words.items() if has(n)),
+                    "status": "retenue" if n % 3 == 0 else "nouvelle",
+                    "vote_count": votes[n],
+                }
+                for n in range(400)
+            ],
+        )
         questions = db.session.execute(
             sa.select(Question.id, Question.text, Question.vote_count, Question.status).where(
                 Question.episode_id == episode.id
@@ -258,22 +270,17 @@ def test_a_search_counts_up_to_a_thousand_and_says_plus_de_beyond(
     attendee, _ = make_attendee()
     with programme.app_context():
         episode_id = db.session.scalar(sa.select(Episode.id).filter_by(slug=EPISODE))
-        db.session.execute(
-            sa.insert(Question),
+        add_questions(
+            episode_id,
             [
                 {
-                    "episode_id": episode_id,
                     "attendee_id": attendee,
                     "text": f"Question {n} : " + ("concertation" if n < 1100 else "budget"),
-                    "status": "nouvelle",
                     "vote_count": n,
-                    "created_at": NOW,
-                    "updated_at": NOW,
                 }
                 for n in range(1150)
             ],
         )
-        db.session.commit()
     for args, title in [
         ({"q": "concertation"}, "Plus de 1 000 questions contenant « concertation » · page 1 "),
         ({"q": "concertation", "page": 21}, "Plus de 1 050 questions contenant « concertation »"),
@@ -327,22 +334,9 @@ def test_the_facilitators_counts_are_written_in_french_past_a_thousand(
             sa.insert(Registration),
             [{"attendee_id": i, "episode_id": episode.id, "created_at": NOW} for i in people],
         )
-        db.session.execute(
-            sa.insert(Question),
-            [
-                {
-                    "episode_id": episode.id,
-                    "attendee_id": people[n],
-                    "text": f"Question {n}",
-                    "status": "nouvelle",
-                    "vote_count": 0,
-                    "created_at": NOW,
-                    "updated_at": NOW,
-                }
-                for n in range(1050)
-            ],
+        add_questions(
+            episode.id, [{"attendee_id": people[n], "text": f"Question {n}"} for n in range(1050)]
         )
-        db.session.commit()
     dashboard = text_of(facilitator_client.get("/animation/"))
     assert "1 200 personnes inscrites au cycle" in dashboard
     assert "1 050" in dashboard and "1050" not in dashboard

@@ -249,20 +249,19 @@ class _LockFile:
 _QUEUES: weakref.WeakKeyDictionary[sa.Engine, WriterQueue] = weakref.WeakKeyDictionary()
 
 
-def _begin_write(keep_loaded: bool = False) -> None:
-    """Start the session's transaction as a writer (IMMEDIATE on SQLite)."""
+def _end_read(keep_loaded: bool = False) -> None:
+    """End the read transaction the session may have open (e.g. loading the current
+    attendee), so that the write lock is taken before anything is read for the write.
+    Ending it forgets what was read (read again, fresh, when next used), unless the caller
+    keeps it: a read-only transaction then simply commits. Done before the writers' queue:
+    the other writers need not wait for it."""
     session = db.session()  # the request's Session behind the scoped_session proxy
     if session.in_transaction():
-        # A read transaction may be open (e.g. loading the current attendee); end it
-        # so the write lock is taken before anything is read for the write. Ending it
-        # forgets what was read (read again, fresh, when next used), unless the caller
-        # keeps it: a read-only transaction then simply commits.
         if keep_loaded and not (session.new or session.dirty or session.deleted):
             session.expire_on_commit = False
             session.commit()
         else:
             session.rollback()
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 #: session.info key: a write() block is open on this session
@@ -285,8 +284,10 @@ def write(keep_loaded: bool = False) -> Iterator[None]:
         yield
         return
     queue = _QUEUES.get(session.get_bind())
+    _end_read(keep_loaded)
     with queue.turn() if queue is not None else nullcontext():
-        _begin_write(keep_loaded)
+        # The writer's transaction: IMMEDIATE on SQLite, the write lock up front.
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         session.info[_WRITING] = True
         session.expire_on_commit = not keep_loaded
         try:
@@ -333,7 +334,11 @@ def insert_ignoring_conflicts(
     rows = list(rows)
     if not rows:
         return []
-    statement = upsert_statement(model).on_conflict_do_nothing(index_elements=index_elements)
+    # On the table, not the model: the ORM's bulk insert path does work no caller uses,
+    # inside the write lock (a registration's row: 190 µs through it, 86 µs without).
+    statement = upsert_statement(model.__table__).on_conflict_do_nothing(
+        index_elements=index_elements
+    )
     if returning:
         return list(db.session.execute(statement.returning(*returning), rows))
     db.session.execute(statement, rows)

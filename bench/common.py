@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -96,6 +97,12 @@ def gunicorn(  # type: ignore[no-untyped-def]
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def need_wrk() -> None:
+    """Stop at once, saying what to install, on a machine without wrk (not after seeding)."""
+    if shutil.which("wrk") is None:
+        sys.exit("This benchmark drives gunicorn with wrk: apt-get install -y wrk")
 
 
 def wrk(

@@ -20,7 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import alternate, bench_env, gunicorn, prepare_database, temp_instance, wrk
+from bench.common import (
+    alternate,
+    bench_env,
+    gunicorn,
+    need_wrk,
+    prepare_database,
+    temp_instance,
+    wrk,
+)
 
 LUA = """
 local visitors = {%(visitors)s}
@@ -81,6 +89,7 @@ ROUNDS = 3
 
 def main() -> None:
     """Measure and print."""
+    need_wrk()
     database_url = sys.argv[1] if len(sys.argv) > 1 else None
     env = bench_env(database_url, temp_instance())
     prepare_database(env)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_env, gunicorn, temp_instance, wrk
+from bench.common import bench_env, gunicorn, need_wrk, temp_instance, wrk
 from bench.registration import script, visitor
 from bench.review_page import PASSWORD, make_app, seed
 
@@ -71,6 +71,7 @@ def report(label: str, master: int) -> float:
 
 def main() -> None:
     """Seed, serve, load, read /proc."""
+    need_wrk()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=5)

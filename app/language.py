@@ -167,9 +167,11 @@ def _site_root() -> str:
 
 
 def alternates() -> list[dict[str, str]]:
-    """Every language's address of this page (`<link rel="alternate" hreflang>`)."""
+    """Every language's address of this page (`<link rel="alternate" hreflang>`), absolute
+    on the configured site as search engines require (a path is ignored by them)."""
+    site = current_app.config["SITE_URL"].rstrip("/")
     return [
-        {"href": _site_root() + PREFIXES.get(language, "") + request.path, "lang": language}
+        {"href": site + PREFIXES.get(language, "") + request.path, "lang": language}
         for language in LANGUAGES
     ]
 

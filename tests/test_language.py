@@ -64,7 +64,12 @@ def test_the_english_address_serves_english_and_its_links_stay_english(
     french = [link for link in internal if not link.startswith(("/en/", "/static/"))]
     assert french == ["/"], french  # only the switch back to French
     assert re.search(r'<a href="/" hreflang="fr" lang="fr">Français</a>', html)
-    assert '<link rel="alternate" hreflang="en" href="/en/">' in html
+    # Every language's version, by its absolute address on the site (as search engines
+    # require: Lighthouse's SEO audit fails a relative one).
+    site = programme.config["SITE_URL"]
+    assert site.startswith("https://")
+    assert f'<link rel="alternate" hreflang="fr" href="{site}/">' in html
+    assert f'<link rel="alternate" hreflang="en" href="{site}/en/">' in html
 
     french_page = _page(client, "/")
     assert '<html lang="fr">' in french_page
@@ -78,6 +83,10 @@ def test_the_switch_leads_to_the_same_page_with_its_query(
     assert f'href="/episodes/{EPISODE_1}?tri=recentes" hreflang="fr"' in html
     html = _page(client, f"/episodes/{EPISODE_1}?tri=recentes")
     assert f'href="/en/episodes/{EPISODE_1}?tri=recentes" hreflang="en"' in html
+    site = programme.config["SITE_URL"]
+    for language, prefix in (("fr", ""), ("en", "/en")):
+        link = f'<link rel="alternate" hreflang="{language}" href="{site}{prefix}/episodes/{EPISODE_1}">'
+        assert link in html
 
 
 def test_assets_have_one_address_in_both_languages(programme: Flask, client: FlaskClient) -> None:

@@ -169,10 +169,8 @@ def _site_root() -> str:
 def alternates() -> list[dict[str, str]]:
     """Every language's address of this page (`<link rel="alternate" hreflang>`), absolute
     on the configured site as search engines require (a path is ignored by them)."""
-    site = current_app.config["SITE_URL"].rstrip("/")
     return [
-        {"href": site + PREFIXES.get(language, "") + request.path, "lang": language}
-        for language in LANGUAGES
+        {"href": site_root(language) + request.path, "lang": language} for language in LANGUAGES
     ]
 
 
@@ -275,6 +273,7 @@ def install_address_layer(app: Flask) -> None:
     app.wsgi_app = LanguagePrefix(app.wsgi_app)  # type: ignore[method-assign]
 
 
-def site_root() -> str:
-    """The configured site's address in the current language (mail, calendars)."""
-    return current_app.config["SITE_URL"].rstrip("/") + prefix()
+def site_root(language: str | None = None) -> str:
+    """The configured site's address in `language`, by default the current one (mail,
+    calendars, the alternates)."""
+    return current_app.config["SITE_URL"].rstrip("/") + prefix(language)
